@@ -1,0 +1,2 @@
+//! coroutines (placeholder, filled in below).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! multiprocessing (placeholder, filled in below).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! patterns (placeholder, filled in below).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! testbed (placeholder, filled in below).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! threading (placeholder, filled in below).
+#![forbid(unsafe_code)]
