@@ -1,2 +1,74 @@
-//! multiprocessing (placeholder, filled in below).
-#![forbid(unsafe_code)]
+//! # Chapter 2: processes, the Rust way of Python's `multiprocessing`
+//!
+//! A process has its own memory. Two processes share nothing unless they ask for it, so a crash,
+//! a corrupted heap or a runaway allocation in one cannot hurt the others, and every process can
+//! run on its own core. The price is that everything the processes tell each other must be
+//! serialized and copied through the operating system.
+//!
+//! Rust has no safe "fork this process and run a function in the copy": after `fork` only one
+//! thread survives, and any lock another thread held stays locked forever. So this crate does what
+//! Python's *spawn* start method does: it **starts the same executable again** and tells the new
+//! process which function to run. That is why every program that starts processes calls
+//! [`init()`] first in `main`: in a child, `init` runs the function and exits; in the parent it
+//! returns. Code before `init()` runs again in every child, exactly like module-level code under
+//! Python's `if __name__ == "__main__":` guard.
+//!
+//! ```no_run
+//! use multiprocessing::Process;
+//!
+//! fn sum_of_squares(n: u64) -> u128 {
+//!     (0..n).map(|i| u128::from(i) * u128::from(i)).sum()
+//! }
+//!
+//! fn main() -> Result<(), multiprocessing::Error> {
+//!     multiprocessing::init();
+//!     let workers: Vec<_> = (0..4)
+//!         .map(|_| Process::spawn(sum_of_squares, 10_000_000))
+//!         .collect::<Result<_, _>>()?;
+//!     for worker in workers {
+//!         println!("{}", worker.join()?);
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## What is in here
+//!
+//! - [`Process`]: start a `fn(A) -> R` in a child, `join` it for its return value, `terminate`,
+//!   `kill`, `is_alive`, `exitcode`. A child's panic comes back as [`Error::Panicked`] with its
+//!   message and location; a child that was killed as [`Error::Died`].
+//! - [`Error`]: one typed error for everything that can go wrong between processes.
+//!
+//! How it works, for the curious (each module's docs explain its part):
+//! - `bootstrap`: the start-up conversation over an `ipc_channel::ipc::IpcOneShotServer`, and the
+//!   child's side of it.
+//! - `fnid`: how the child finds the function: its offset from a fixed function in the same
+//!   executable (the one module with `unsafe` code, and why it is sound).
+//! - `spawner`: why every child is started from one long-lived thread.
+//! - `platform`: the Linux parts (`/proc/self/exe`, `PR_SET_PDEATHSIG`, pidfds).
+//!
+//! ## Platform
+//!
+//! Linux only. On other systems the crate compiles, and [`Process::spawn`] returns
+//! [`Error::Unsupported`]. (Production code that needs this on every platform: the `procspawn`
+//! crate does the same job; it pins an older ipc-channel, which is why the chapter builds its own.)
+
+#![deny(unsafe_code)]
+
+mod bootstrap;
+mod error;
+mod fnid;
+pub mod logging;
+pub mod pipe;
+mod platform;
+mod process;
+pub mod queue;
+pub mod shared;
+mod spawner;
+pub mod sync;
+
+pub use bootstrap::{BOOTSTRAP_ENV, TEST_HOOK_ENV, current_process_name, init};
+pub use error::Error;
+pub use process::{Builder, DEFAULT_START_TIMEOUT, Process};
+pub use pipe::{Connection, pipe};
+pub use queue::{JoinableQueue, Queue};

@@ -1,2 +1,66 @@
-//! threading (placeholder, filled in below).
+//! # Chapter 3: threads
+//!
+//! A thread is a second line of execution inside the same process: same memory, same open files,
+//! its own stack. Rust's threads are the operating system's threads (`std::thread::spawn` is
+//! `pthread_create` on Linux), one for one, with no runtime in between.
+//!
+//! ## What changes coming from Python
+//!
+//! **There is no GIL.** In CPython only one thread runs Python bytecode at a time, so threads help
+//! with waiting (network, disk) but not with computing: the syllabus's article measures two threads
+//! doing arithmetic as no faster than one. Rust threads run at the same time on different cores.
+//! `examples/11_cpu_bound.rs` and `benches/threading.rs` measure the speedup on your machine.
+//!
+//! **The compiler checks the sharing.** Without a GIL, two threads really can write the same memory
+//! at the same instant, and the result is a data race. Rust rules it out at compile time with two
+//! marker traits:
+//!
+//! - `Send`: a value of this type may be *moved* to another thread (almost everything; not `Rc`,
+//!   whose reference count is not atomic).
+//! - `Sync`: a value may be *shared* (`&T`) between threads (types whose `&self` methods are safe to
+//!   call concurrently: `Mutex<T>`, atomics, immutable data; not `Cell` or `RefCell`).
+//!
+//! `thread::spawn` requires its closure to be `Send + 'static`: everything it captures must be
+//! movable to another thread and must live as long as it needs to. A plain `&mut u64` counter shared
+//! by two threads does not compile; `examples/03_shared_counter.rs` shows the error and the two
+//! fixes (a `Mutex`, an atomic). Python's download-with-progress listing shares a bare boolean flag
+//! between threads; in Rust that flag must be an `AtomicBool`, or better, a channel.
+//!
+//! ## When to pick threads
+//!
+//! - CPU-bound work that splits into parts: threads (or `rayon`, which manages them for you). In
+//!   Python you would need processes; here threads are cheaper and share memory.
+//! - A handful of blocking I/O jobs (files, a few downloads, a GUI beside a long computation):
+//!   threads, the simplest model that works.
+//! - Thousands of concurrent connections that mostly wait: async tasks (chapter 4), because each
+//!   thread costs a stack and a kernel schedulable entity.
+//! - Isolation from crashes: processes (chapter 2). A panic in a thread is caught by `join`, but
+//!   undefined behaviour or an abort in one thread takes the whole process down.
+//!
+//! ## What is in this crate
+//!
+//! std has `Mutex`, `RwLock`, `Condvar`, `Barrier`, atomics and channels, but no `Event` and no
+//! `Semaphore`. The crate builds those two from `Mutex` + `Condvar`, because writing them is the
+//! best way to learn the pair, and a thread pool with futures, because Python readers know
+//! `ThreadPoolExecutor`:
+//!
+//! - [`Event`]: a flag to wait for (`threading.Event`).
+//! - [`Semaphore`] and its RAII [`SemaphorePermit`] (`threading.Semaphore`).
+//! - [`ThreadPoolExecutor`], [`TaskFuture`], [`as_completed`]
+//!   (`concurrent.futures.ThreadPoolExecutor`); tasks that panic become [`TaskError::Panicked`].
+//! - [`facade`]: std's sync types, or loom's for model checking the two primitives.
+//!
+//! The listings in `examples/` go through the chapter in order; the book pages in
+//! `docs/src/threading/` explain them.
 #![forbid(unsafe_code)]
+
+pub mod download;
+pub mod event;
+pub mod facade;
+pub mod pool;
+pub mod semaphore;
+pub mod server;
+
+pub use event::Event;
+pub use pool::{AsCompleted, PoolError, TaskError, TaskFuture, ThreadPoolExecutor, as_completed};
+pub use semaphore::{Semaphore, SemaphorePermit};

@@ -1,0 +1,174 @@
+//! # Listing 2.8: stopping worker processes with an event, and joining them within a deadline
+//!
+//! Workers loop `while !stop.is_set()`, doing one small unit of work per round. The parent turns
+//! Ctrl-C and SIGTERM into `stop.set()` (with the `ctrlc` crate), then joins every worker against
+//! one deadline; a worker that misses it is killed and reported, so nothing is ever left behind.
+//!
+//! Two details that matter in real programs:
+//!
+//! - Ctrl-C in a terminal signals the *whole process group*, children included. If the workers
+//!   kept the default action they would die mid-round before the event reached them. So each
+//!   worker installs a handler that ignores Ctrl-C/SIGTERM: the parent decides when to stop, and
+//!   the event is the only way it says so. (If the parent itself is killed, the workers die with
+//!   it: `PR_SET_PDEATHSIG` sends them SIGKILL, which cannot be ignored.)
+//! - A worker notices the event only between units of work, so a unit must be short (or must
+//!   wait with `stop.wait_timeout(..)` instead of sleeping) for the stop to be prompt.
+//!
+//! Run it:
+//!
+//! ```text
+//! cargo run -p multiprocessing --example 08_stop_event              # until Ctrl-C or SIGTERM
+//! cargo run -p multiprocessing --example 08_stop_event -- --for 2   # sets the event after 2 s
+//! cargo run -p multiprocessing --example 08_stop_event -- --workers 8 --for 1
+//! ```
+//!
+//! What to expect: a line saying the workers are running; after Ctrl-C, SIGTERM or `--for`, one
+//! line per worker with the rounds it did (the counts vary with how long it ran), then the line
+//! saying all were joined within the deadline.
+//!
+//! Checked by `tests/examples.rs`:
+//!
+//! ```text
+//! test-kind: sigterm
+//! test-ready: ^3 workers running
+//! expect: ^stop requested: setting the stop event$
+//! expect: ^worker-2 stopped after \d+ rounds$
+//! expect: ^all 3 workers stopped and joined in \d+ ms \(deadline 5000 ms\); none left behind$
+//! ```
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use multiprocessing::Process;
+use multiprocessing::sync::{Barrier, Event};
+use serde::{Deserialize, Serialize};
+
+/// How long the parent gives all workers together to exit after the event is set.
+const JOIN_DEADLINE: Duration = Duration::from_secs(5);
+
+#[derive(Serialize, Deserialize)]
+struct Job {
+    stop: Event,
+    started: Barrier,
+}
+
+// ANCHOR: worker
+fn worker(job: Job) -> Result<u64, String> {
+    // Ctrl-C reaches every process of the group; the parent alone decides when to stop.
+    ctrlc::set_handler(|| {}).map_err(|e| e.to_string())?;
+    job.started.wait().map_err(|e| e.to_string())?;
+    let mut rounds = 0;
+    while !job.stop.is_set().map_err(|e| e.to_string())? {
+        do_one_unit_of_work();
+        rounds += 1;
+    }
+    Ok(rounds)
+}
+// ANCHOR_END: worker
+
+/// Stands in for real work: short, so the stop event is noticed promptly.
+fn do_one_unit_of_work() {
+    std::thread::sleep(Duration::from_millis(20));
+}
+
+struct Options {
+    workers: u32,
+    run_for: Option<Duration>,
+}
+
+fn parse_options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        workers: 3,
+        run_for: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--workers" => options.workers = value()?.parse()?,
+            "--for" => {
+                let seconds: f64 = value()?.parse()?;
+                options.run_for = Some(Duration::try_from_secs_f64(seconds)?);
+            }
+            "--help" | "-h" => {
+                println!(
+                    "usage: 08_stop_event [--workers N (3)] [--for SECONDS]\n\
+                     Runs N workers until Ctrl-C or SIGTERM, or for SECONDS, then stops them."
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    if options.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    Ok(options)
+}
+
+// ANCHOR: main
+fn main() -> anyhow::Result<()> {
+    multiprocessing::init();
+    let options = parse_options()?;
+    let stop = Event::new()?;
+    let on_signal = stop.clone();
+    ctrlc::set_handler(move || {
+        println!("stop requested: setting the stop event");
+        let _ = on_signal.set();
+    })?;
+
+    let started = Barrier::new(options.workers + 1)?;
+    let mut workers = (1..=options.workers)
+        .map(|n| {
+            let job = Job {
+                stop: stop.clone(),
+                started: started.clone(),
+            };
+            Process::builder()
+                .name(format!("worker-{n}"))
+                .spawn(worker, job)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    started.wait_timeout(Duration::from_secs(30))?;
+    println!(
+        "{} workers running; press Ctrl-C (or send SIGTERM) to stop them",
+        options.workers
+    );
+
+    match options.run_for {
+        None => stop.wait()?,
+        Some(run_for) => {
+            if !stop.wait_timeout(run_for)? {
+                println!("stop requested: setting the stop event");
+                stop.set()?;
+            }
+        }
+    }
+
+    let deadline = Instant::now() + JOIN_DEADLINE;
+    let mut missed = Vec::new();
+    for worker in &mut workers {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match worker.join_timeout(left)? {
+            Some(rounds) => {
+                let rounds = rounds.map_err(anyhow::Error::msg)?;
+                println!("{} stopped after {rounds} rounds", worker.name());
+            }
+            None => {
+                worker.kill()?; // missed the deadline: nothing is left behind
+                missed.push(worker.name().to_string());
+            }
+        }
+    }
+    if !missed.is_empty() {
+        bail!("{missed:?} did not stop within {JOIN_DEADLINE:?} and were killed");
+    }
+    let took = JOIN_DEADLINE.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+    println!(
+        "all {} workers stopped and joined in {} ms (deadline {} ms); none left behind",
+        options.workers,
+        took.as_millis(),
+        JOIN_DEADLINE.as_millis()
+    );
+    Ok(())
+}
+// ANCHOR_END: main

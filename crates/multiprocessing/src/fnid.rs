@@ -1,0 +1,225 @@
+//! Function identity across a re-exec: how the child finds the function the parent asked for.
+//!
+//! Python's *spawn* start method sends the child the function's *name* (pickle stores
+//! `module.qualname`) and the child imports it. Rust has no names at run time, only addresses, and
+//! addresses differ between processes: with ASLR the executable is loaded at a random base address.
+//! But the executable is loaded *as a whole*, so the distance between two functions in it is the
+//! same in every process that runs the same file. So the parent sends offsets from a fixed anchor
+//! function, and the child adds its own anchor's address back.
+//!
+//! Two offsets travel, created together by [`FnIdentity::of::<A, R>`]:
+//! - the user's `fn(A) -> R`, and
+//! - `entry::<A, R>`, a monomorphized trampoline of the plain type [`Entry`]. The child cannot name
+//!   `A` and `R` (it learns them only from the parent), but it can call an `Entry`; the trampoline
+//!   knows `A` and `R`, turns the user's address back into a `fn(A) -> R` and hands it to
+//!   [`crate::bootstrap::run_typed`], which receives the argument, calls the function and sends
+//!   the result back.
+//!
+//! Turning an integer into a function pointer is `unsafe`: Rust cannot check that the integer is a
+//! function of that type. This module is the only place that does it, and it is small so that the
+//! argument for why it is sound can be checked by reading it:
+//!
+//! 1. **Same image.** The child was started from `/proc/self/exe` of the parent, which is the very
+//!    file the parent runs (the link follows the inode even if the path has been replaced).
+//!    Belt and braces, the parent also sends a [`Fingerprint`] (the executable's device and inode,
+//!    and the offset of a second known function from the anchor) and the child refuses to run
+//!    anything if its own fingerprint differs.
+//! 2. **Inside the executable.** [`FnIdentity::of`] refuses functions whose address is outside the
+//!    executable's code mappings (a function from a shared library sits at a different random
+//!    offset in every process), and the child checks the addresses it computes the same way.
+//! 3. **Matching types.** The two offsets are private fields set only by `of::<A, R>`, so the
+//!    trampoline `entry::<A, R>` is always paired with a function of type `fn(A) -> R`. The values
+//!    travel over the child's private bootstrap channel (a socket in a fresh `0700` directory), so
+//!    only the parent, running as the same user, can send them.
+//!
+//! The well-known crate for this job, `procspawn`, does the same thing; we write it here because it
+//! is the lesson, and because procspawn pins an older ipc-channel.
+
+#![allow(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::bootstrap::ChildContext;
+
+/// The trampoline's type: every `entry::<A, R>` has it, whatever `A` and `R` are. Returns the
+/// child's exit code.
+type Entry = fn(ChildContext, usize) -> i32;
+
+/// The fixed point offsets are measured from. `#[inline(never)]` and a body of its own so that it
+/// exists as a function with an address.
+#[inline(never)]
+fn anchor() -> u32 {
+    std::hint::black_box(0x414e_4348) // "ANCH"
+}
+
+/// A second known function: its offset from the anchor is part of the [`Fingerprint`].
+#[inline(never)]
+fn probe() -> u32 {
+    std::hint::black_box(0x5052_4f42) // "PROB"
+}
+
+fn anchor_address() -> usize {
+    anchor as fn() -> u32 as usize
+}
+
+fn offset_of(address: usize) -> i64 {
+    address.wrapping_sub(anchor_address()) as i64
+}
+
+fn address_at(offset: i64) -> usize {
+    anchor_address().wrapping_add(offset as usize)
+}
+
+/// What identifies the executable image: checked by the child before it runs anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Fingerprint {
+    exe_device: u64,
+    exe_inode: u64,
+    probe_offset: i64,
+}
+
+impl Fingerprint {
+    /// The fingerprint of the running process.
+    pub(crate) fn current() -> Result<Self, Error> {
+        let (exe_device, exe_inode) = crate::platform::exe_identity()?;
+        Ok(Fingerprint {
+            exe_device,
+            exe_inode,
+            probe_offset: offset_of(probe as fn() -> u32 as usize),
+        })
+    }
+
+    /// A fingerprint that matches nothing: what the crate's own tests use to check that a child
+    /// refuses to run a function from a different executable.
+    pub(crate) fn corrupted(self) -> Self {
+        Fingerprint {
+            probe_offset: self.probe_offset.wrapping_add(1),
+            ..self
+        }
+    }
+}
+
+/// Which function to run, as offsets within the executable (see the module docs).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct FnIdentity {
+    entry: i64,
+    user: i64,
+}
+
+impl FnIdentity {
+    /// Identifies `f` and the trampoline that calls it, for sending to a child.
+    pub(crate) fn of<A, R>(f: fn(A) -> R) -> Result<Self, Error>
+    where
+        A: Serialize + for<'de> Deserialize<'de>,
+        R: Serialize + for<'de> Deserialize<'de>,
+    {
+        let entry_address = entry::<A, R> as Entry as usize;
+        let user_address = f as usize;
+        ensure_in_executable(user_address, "the function to run")?;
+        ensure_in_executable(entry_address, "the trampoline")?;
+        Ok(FnIdentity {
+            entry: offset_of(entry_address),
+            user: offset_of(user_address),
+        })
+    }
+
+    /// In the child: checks the fingerprint, finds the trampoline and runs it. Returns the exit
+    /// code for the child. `Err` means nothing was run.
+    pub(crate) fn run(
+        self,
+        fingerprint: Fingerprint,
+        context: ChildContext,
+    ) -> Result<i32, (String, ChildContext)> {
+        if let Err(reason) = self.check(fingerprint) {
+            return Err((reason, context));
+        }
+        let entry_address = address_at(self.entry);
+        // SAFETY: `entry_address` is the address of `entry::<A, R>` for some `A`, `R`, as
+        // computed by `FnIdentity::of` in the parent (the fields are private and set nowhere
+        // else). The parent runs the same executable image (fingerprint checked just above: same
+        // inode, same distance between two known functions), so anchor + offset is that same
+        // function in this process, and `check` verified the address lies in the executable's
+        // code. Every `entry::<A, R>` has exactly the type `Entry`.
+        let entry: Entry = unsafe { std::mem::transmute::<*const (), Entry>(entry_address as _) };
+        Ok(entry(context, address_at(self.user)))
+    }
+
+    fn check(self, fingerprint: Fingerprint) -> Result<(), String> {
+        let ours = Fingerprint::current().map_err(|e| e.to_string())?;
+        if ours != fingerprint {
+            return Err(format!(
+                "the parent runs a different executable (parent {fingerprint:?}, child {ours:?}); \
+                 refusing to run a function by address"
+            ));
+        }
+        for (what, offset) in [("trampoline", self.entry), ("function", self.user)] {
+            ensure_in_executable(address_at(offset), what).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+fn ensure_in_executable(address: usize, what: &str) -> Result<(), Error> {
+    let ranges = crate::platform::exe_code_ranges()?;
+    if ranges.iter().any(|range| range.contains(&address)) {
+        Ok(())
+    } else {
+        Err(Error::Unsupported(format!(
+            "{what} at {address:#x} is not in the executable's code (is it in a shared library?); \
+             only functions compiled into the executable can run in a child process"
+        )))
+    }
+}
+
+/// The trampoline: one copy per `(A, R)`, all of type [`Entry`].
+fn entry<A, R>(context: ChildContext, user_address: usize) -> i32
+where
+    A: Serialize + for<'de> Deserialize<'de>,
+    R: Serialize + for<'de> Deserialize<'de>,
+{
+    // SAFETY: `user_address` is anchor + the `user` offset that `FnIdentity::of::<A, R>` computed
+    // from a value of type `fn(A) -> R` in the same executable image (see `FnIdentity::run`:
+    // fingerprint and code-range checks), and it was paired with this very monomorphization
+    // `entry::<A, R>`, so the pointer has exactly this type.
+    let f = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(user_address as _) };
+    crate::bootstrap::run_typed(context, f)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn double(x: u32) -> u32 {
+        x * 2
+    }
+
+    #[test]
+    fn offsets_round_trip_within_one_process() {
+        let identity = FnIdentity::of::<u32, u32>(double).expect("double is in the executable");
+        assert_eq!(address_at(identity.user), double as fn(u32) -> u32 as usize);
+        assert_eq!(
+            address_at(identity.entry),
+            entry::<u32, u32> as Entry as usize
+        );
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_corruption_is_detected() {
+        let fingerprint = Fingerprint::current().expect("fingerprint");
+        assert_eq!(fingerprint, Fingerprint::current().expect("fingerprint"));
+        let identity = FnIdentity::of::<u32, u32>(double).expect("identity");
+        assert!(identity.check(fingerprint).is_ok());
+        let error = identity.check(fingerprint.corrupted()).unwrap_err();
+        assert!(error.contains("different executable"), "{error}");
+    }
+
+    #[test]
+    fn addresses_outside_the_executable_are_refused() {
+        let error = ensure_in_executable(8, "a made-up address").unwrap_err();
+        assert!(
+            error.to_string().contains("not in the executable"),
+            "{error}"
+        );
+    }
+}

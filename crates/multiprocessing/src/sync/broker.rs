@@ -1,0 +1,730 @@
+//! The broker: one thread that owns the state of every lock, semaphore, event, condition and
+//! barrier, and the protocol the handles speak to it.
+//!
+//! # Why a broker
+//!
+//! A lock that several processes share has to live *somewhere*. Python's `multiprocessing.Lock`
+//! lives in a POSIX semaphore that the kernel keeps; `Manager().Lock()` lives in a server process
+//! that the others talk to. We do what the manager does, for one reason the kernel semaphore
+//! cannot give us: **knowing who holds what**. When a process that holds a POSIX semaphore is
+//! killed, the semaphore stays taken forever and everyone else deadlocks. The broker knows the
+//! holder of every lock and permit, and learns the moment a holder dies, so it can hand the lock
+//! on (and tell the next holder that its predecessor died mid-section).
+//!
+//! # How it learns of a death: sessions
+//!
+//! Every thread that uses a primitive opens one *session* with the broker (done for you, on first
+//! use; see `client.rs`): a pair of `ipc-channel` channels, requests one way and replies the
+//! other. The request sender lives only in that thread and is never cloned. The broker keeps all
+//! session receivers in one [`IpcReceiverSet`] and waits on them together. When the thread's
+//! process dies (even by `SIGKILL`) the kernel closes its file descriptors, the set reports the
+//! session *closed*, and the broker releases what that session held: locks, permits, a place at a
+//! barrier (which then breaks), a place in a wait queue.
+//!
+//! # The protocol
+//!
+//! Each session has at most one request waiting for a reply (its thread blocks until the reply
+//! arrives), so replies need no request ids and the broker never has more than one unread reply
+//! queued per session: the ~280-message limit of an `ipc-channel` socket cannot fill up. Releases
+//! and notifications need no answer and get none (they cannot fail for a guard that holds the
+//! lock). Timeouts are the broker's job: a waiter carries a deadline, and when it passes the broker
+//! answers "timed out". Deciding in one place means a lock is never granted to a thread that has
+//! already given up on it.
+//!
+//! # Costs
+//!
+//! Every acquire is a round trip through a Unix socket and a thread switch (tens of
+//! microseconds, against tens of nanoseconds for an uncontended `std::sync::Mutex`): use these
+//! primitives to coordinate processes, not inside hot loops. The broker is one thread, so every
+//! primitive it serves is serialized through it. It lives in the process that created the first
+//! primitive (normally the parent); if that process exits, every handle's next call fails with
+//! [`SyncError::BrokerGone`](super::SyncError::BrokerGone) instead of hanging.
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use ipc_channel::TrySelectError;
+use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
+use serde::{Deserialize, Serialize};
+
+/// The id of a primitive inside its broker.
+pub(crate) type PrimitiveId = u64;
+/// A session, named by its receiver's id in the broker's [`IpcReceiverSet`].
+type SessionId = u64;
+
+/// Which primitive to create.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) enum Kind {
+    Lock,
+    RLock,
+    Semaphore { permits: u32 },
+    Event,
+    Condition,
+    Barrier { parties: u32 },
+}
+
+/// A session's opening message: where the broker reads its requests and sends its replies.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Hello {
+    pub(crate) requests: IpcReceiver<Request>,
+    pub(crate) replies: IpcSender<Reply>,
+}
+
+// ANCHOR: protocol
+/// What a handle asks the broker. Variants marked "no reply" are fire-and-forget.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Request {
+    /// Make a new primitive: `Created(id)`.
+    Create(Kind),
+    /// Lock, RLock, Semaphore, Condition: `Acquired` or `TimedOut`.
+    Acquire {
+        id: PrimitiveId,
+        timeout: Option<Duration>,
+    },
+    /// Give back what `Acquire` took. No reply.
+    Release { id: PrimitiveId },
+    /// Event: `Flag(true)` once applied.
+    Set { id: PrimitiveId },
+    /// Event: `Flag(false)` once applied.
+    Clear { id: PrimitiveId },
+    /// Event: `Flag(is_set)` at once.
+    IsSet { id: PrimitiveId },
+    /// Event: `Flag(true)` when set, `Flag(false)` at the deadline.
+    Wait {
+        id: PrimitiveId,
+        timeout: Option<Duration>,
+    },
+    /// Condition, lock held: release it, wait for a notify (or the deadline), take it back:
+    /// `Woken { notified }`.
+    CondWait {
+        id: PrimitiveId,
+        timeout: Option<Duration>,
+    },
+    /// Condition, lock held: wake up to `n` waiters. No reply.
+    Notify { id: PrimitiveId, n: u32 },
+    /// Barrier: `Passed { index }`, `Broken`, or `TimedOut` for the waiter whose deadline
+    /// passed (which breaks the barrier for the others).
+    BarrierWait {
+        id: PrimitiveId,
+        timeout: Option<Duration>,
+    },
+    /// Barrier: `Count(parties waiting now)`.
+    BarrierWaiting { id: PrimitiveId },
+}
+
+/// The broker's answer to one request.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    Created(PrimitiveId),
+    /// The lock or permit is yours. `holder_died`: the previous holder died holding it.
+    Acquired {
+        holder_died: bool,
+    },
+    TimedOut,
+    Flag(bool),
+    /// Back from a condition wait with the lock held again.
+    Woken {
+        notified: bool,
+        holder_died: bool,
+    },
+    Passed {
+        index: u32,
+    },
+    Broken,
+    Count(u32),
+    /// The request was wrong (for example a lock taken twice by one thread); the message says
+    /// why.
+    Refused(String),
+}
+// ANCHOR_END: protocol
+
+/// What to answer a lock waiter when the lock is granted to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum OnGrant {
+    Acquire,
+    CondWake { notified: bool },
+}
+
+#[derive(Debug)]
+struct Waiter {
+    session: SessionId,
+    deadline: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct LockWaiter {
+    waiter: Waiter,
+    on_grant: OnGrant,
+}
+
+/// The state of a Lock, an RLock, or a Condition's lock.
+#[derive(Debug)]
+struct LockState {
+    reentrant: bool,
+    owner: Option<SessionId>,
+    depth: u32,
+    /// Set when an owner died holding the lock; reported to (and cleared by) the next owner.
+    owner_died: bool,
+    waiters: VecDeque<LockWaiter>,
+}
+
+impl LockState {
+    fn new(reentrant: bool) -> LockState {
+        LockState {
+            reentrant,
+            owner: None,
+            depth: 0,
+            owner_died: false,
+            waiters: VecDeque::new(),
+        }
+    }
+
+    /// Gives the lock to the next waiter if it is free: (who, what to answer, holder_died).
+    fn grant_next(&mut self) -> Option<(SessionId, OnGrant, bool)> {
+        if self.owner.is_some() {
+            return None;
+        }
+        let next = self.waiters.pop_front()?;
+        self.owner = Some(next.waiter.session);
+        self.depth = 1;
+        Some((
+            next.waiter.session,
+            next.on_grant,
+            std::mem::take(&mut self.owner_died),
+        ))
+    }
+
+    /// Drops one level of `session`'s hold; true if that freed the lock.
+    fn release(&mut self, session: SessionId) -> bool {
+        if self.owner != Some(session) {
+            return false;
+        }
+        self.depth -= 1;
+        if self.depth == 0 {
+            self.owner = None;
+        }
+        self.owner.is_none()
+    }
+
+    /// Forgets a dead session: frees the lock if it held it, leaves the queue.
+    fn forget(&mut self, session: SessionId) {
+        if self.owner == Some(session) {
+            self.owner = None;
+            self.depth = 0;
+            self.owner_died = true;
+        }
+        self.waiters.retain(|w| w.waiter.session != session);
+    }
+}
+
+#[derive(Debug)]
+struct SemaphoreState {
+    available: u32,
+    holders: HashMap<SessionId, u32>,
+    waiters: VecDeque<Waiter>,
+}
+
+#[derive(Debug)]
+struct BarrierState {
+    parties: u32,
+    arrived: Vec<Waiter>,
+    broken: bool,
+}
+
+#[derive(Debug)]
+enum Primitive {
+    Lock(LockState),
+    Semaphore(SemaphoreState),
+    Event {
+        set: bool,
+        waiters: Vec<Waiter>,
+    },
+    Condition {
+        lock: LockState,
+        waiters: VecDeque<Waiter>,
+    },
+    Barrier(BarrierState),
+}
+
+impl Primitive {
+    fn new(kind: Kind) -> Primitive {
+        match kind {
+            Kind::Lock => Primitive::Lock(LockState::new(false)),
+            Kind::RLock => Primitive::Lock(LockState::new(true)),
+            Kind::Semaphore { permits } => Primitive::Semaphore(SemaphoreState {
+                available: permits,
+                holders: HashMap::new(),
+                waiters: VecDeque::new(),
+            }),
+            Kind::Event => Primitive::Event {
+                set: false,
+                waiters: Vec::new(),
+            },
+            Kind::Condition => Primitive::Condition {
+                lock: LockState::new(false),
+                waiters: VecDeque::new(),
+            },
+            Kind::Barrier { parties } => Primitive::Barrier(BarrierState {
+                parties,
+                arrived: Vec::new(),
+                broken: false,
+            }),
+        }
+    }
+
+    /// The earliest deadline of anyone waiting on this primitive.
+    fn next_deadline(&self) -> Option<Instant> {
+        let lock_deadlines =
+            |lock: &LockState| lock.waiters.iter().filter_map(|w| w.waiter.deadline).min();
+        let deadlines =
+            |waiters: &mut dyn Iterator<Item = &Waiter>| waiters.filter_map(|w| w.deadline).min();
+        match self {
+            Primitive::Lock(lock) => lock_deadlines(lock),
+            Primitive::Semaphore(sem) => deadlines(&mut sem.waiters.iter()),
+            Primitive::Event { waiters, .. } => deadlines(&mut waiters.iter()),
+            Primitive::Condition { lock, waiters } => lock_deadlines(lock)
+                .into_iter()
+                .chain(deadlines(&mut waiters.iter()))
+                .min(),
+            Primitive::Barrier(barrier) => deadlines(&mut barrier.arrived.iter()),
+        }
+    }
+}
+
+/// Replies to send once a state change is done (collected, then sent, to keep the borrow of the
+/// state short).
+type Outbox = Vec<(SessionId, Reply)>;
+
+/// The broker's state and its loop.
+pub(crate) struct Broker {
+    set: IpcReceiverSet,
+    hello_id: u64,
+    replies: HashMap<SessionId, IpcSender<Reply>>,
+    primitives: HashMap<PrimitiveId, Primitive>,
+    next_id: PrimitiveId,
+}
+
+impl Broker {
+    /// Creates a broker and the sender that sessions register through.
+    pub(crate) fn new() -> std::io::Result<(Broker, IpcSender<Hello>)> {
+        let (hello_tx, hello_rx) = ipc::channel::<Hello>()?;
+        let mut set = IpcReceiverSet::new()?;
+        let hello_id = set.add(hello_rx)?;
+        let broker = Broker {
+            set,
+            hello_id,
+            replies: HashMap::new(),
+            primitives: HashMap::new(),
+            next_id: 1,
+        };
+        Ok((broker, hello_tx))
+    }
+
+    // ANCHOR: broker_loop
+    /// Serves sessions until the registration channel closes (which happens only when every
+    /// handle in every process is gone) or the receiver set fails.
+    pub(crate) fn run(mut self) {
+        loop {
+            let events = match self.wait_for_events() {
+                Ok(events) => events,
+                Err(()) => return,
+            };
+            for event in events {
+                match event {
+                    IpcSelectionResult::MessageReceived(id, message) if id == self.hello_id => {
+                        if let Ok(hello) = message.to::<Hello>() {
+                            self.open_session(hello);
+                        }
+                    }
+                    IpcSelectionResult::MessageReceived(session, message) => {
+                        let outbox = match message.to::<Request>() {
+                            Ok(request) => self.handle(session, request),
+                            Err(error) => {
+                                vec![(session, Reply::Refused(format!("bad request: {error}")))]
+                            }
+                        };
+                        self.send(outbox);
+                    }
+                    IpcSelectionResult::ChannelClosed(id) if id == self.hello_id => return,
+                    IpcSelectionResult::ChannelClosed(session) => {
+                        // The session's thread ended or its process died: free its holdings.
+                        let outbox = self.forget_session(session);
+                        self.send(outbox);
+                    }
+                }
+            }
+            let outbox = self.expire(Instant::now());
+            self.send(outbox);
+        }
+    }
+    // ANCHOR_END: broker_loop
+
+    /// Blocks until a message, a closed session, or the nearest waiter's deadline.
+    fn wait_for_events(&mut self) -> Result<Vec<IpcSelectionResult>, ()> {
+        let deadline = self
+            .primitives
+            .values()
+            .filter_map(Primitive::next_deadline)
+            .min();
+        let result = match deadline {
+            None => self.set.select().map_err(TrySelectError::IoError),
+            Some(deadline) => self
+                .set
+                .try_select_timeout(deadline.saturating_duration_since(Instant::now())),
+        };
+        match result {
+            Ok(events) => Ok(events),
+            Err(TrySelectError::Empty) => Ok(Vec::new()),
+            Err(TrySelectError::IoError(_)) => Err(()),
+        }
+    }
+
+    fn open_session(&mut self, hello: Hello) {
+        if let Ok(session) = self.set.add(hello.requests) {
+            self.replies.insert(session, hello.replies);
+        }
+    }
+
+    fn send(&mut self, outbox: Outbox) {
+        for (session, reply) in outbox {
+            if let Some(sender) = self.replies.get(&session) {
+                // A failed send means the session's process just died; its closed-session
+                // event is on its way and will clean up.
+                let _ = sender.send(reply);
+            }
+        }
+    }
+
+    fn handle(&mut self, session: SessionId, request: Request) -> Outbox {
+        if let Request::Create(kind) = request {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.primitives.insert(id, Primitive::new(kind));
+            return vec![(session, Reply::Created(id))];
+        }
+        let id = request_target(&request);
+        let Some(primitive) = self.primitives.get_mut(&id) else {
+            return vec![(session, Reply::Refused(format!("no primitive {id}")))];
+        };
+        let deadline = |timeout: Option<Duration>| timeout.map(|t| Instant::now() + t);
+        match (primitive, request) {
+            (Primitive::Lock(lock), Request::Acquire { timeout, .. })
+            | (Primitive::Condition { lock, .. }, Request::Acquire { timeout, .. }) => {
+                acquire_lock(lock, session, deadline(timeout))
+            }
+            (Primitive::Lock(lock), Request::Release { .. })
+            | (Primitive::Condition { lock, .. }, Request::Release { .. }) => {
+                lock.release(session);
+                grant_lock(lock)
+            }
+            (Primitive::Semaphore(sem), Request::Acquire { timeout, .. }) => {
+                sem.waiters.push_back(Waiter {
+                    session,
+                    deadline: deadline(timeout),
+                });
+                grant_permits(sem)
+            }
+            (Primitive::Semaphore(sem), Request::Release { .. }) => release_permit(sem, session),
+            (Primitive::Event { set, waiters }, Request::Set { .. }) => {
+                *set = true;
+                let mut outbox: Outbox = waiters
+                    .drain(..)
+                    .map(|w| (w.session, Reply::Flag(true)))
+                    .collect();
+                outbox.push((session, Reply::Flag(true)));
+                outbox
+            }
+            (Primitive::Event { set, .. }, Request::Clear { .. }) => {
+                *set = false;
+                vec![(session, Reply::Flag(false))]
+            }
+            (Primitive::Event { set, .. }, Request::IsSet { .. }) => {
+                vec![(session, Reply::Flag(*set))]
+            }
+            (Primitive::Event { set, waiters }, Request::Wait { timeout, .. }) => {
+                if *set {
+                    return vec![(session, Reply::Flag(true))];
+                }
+                waiters.push(Waiter {
+                    session,
+                    deadline: deadline(timeout),
+                });
+                Vec::new()
+            }
+            (Primitive::Condition { lock, waiters }, Request::CondWait { timeout, .. }) => {
+                if lock.owner != Some(session) {
+                    return vec![(
+                        session,
+                        refused("wait on a condition whose lock you do not hold"),
+                    )];
+                }
+                lock.owner = None;
+                lock.depth = 0;
+                waiters.push_back(Waiter {
+                    session,
+                    deadline: deadline(timeout),
+                });
+                grant_lock(lock)
+            }
+            (Primitive::Condition { lock, waiters }, Request::Notify { n, .. }) => {
+                if lock.owner == Some(session) {
+                    let woken = waiters.len().min(n as usize);
+                    for waiter in waiters.drain(..woken) {
+                        lock.waiters.push_back(LockWaiter {
+                            waiter: Waiter {
+                                session: waiter.session,
+                                deadline: None,
+                            },
+                            on_grant: OnGrant::CondWake { notified: true },
+                        });
+                    }
+                }
+                Vec::new()
+            }
+            (Primitive::Barrier(barrier), Request::BarrierWait { timeout, .. }) => {
+                arrive_at_barrier(barrier, session, deadline(timeout))
+            }
+            (Primitive::Barrier(barrier), Request::BarrierWaiting { .. }) => {
+                vec![(session, Reply::Count(barrier.arrived.len() as u32))]
+            }
+            (primitive, request) => vec![(
+                session,
+                refused(&format!(
+                    "{request:?} does not apply to {}",
+                    kind_name(primitive)
+                )),
+            )],
+        }
+    }
+
+    /// A session closed: release everything it held, remove it from every queue.
+    fn forget_session(&mut self, session: SessionId) -> Outbox {
+        self.replies.remove(&session);
+        let mut outbox = Outbox::new();
+        for primitive in self.primitives.values_mut() {
+            match primitive {
+                Primitive::Lock(lock) => {
+                    lock.forget(session);
+                    outbox.extend(grant_lock(lock));
+                }
+                Primitive::Condition { lock, waiters } => {
+                    waiters.retain(|w| w.session != session);
+                    lock.forget(session);
+                    outbox.extend(grant_lock(lock));
+                }
+                Primitive::Semaphore(sem) => {
+                    sem.waiters.retain(|w| w.session != session);
+                    sem.available += sem.holders.remove(&session).unwrap_or(0);
+                    outbox.extend(grant_permits(sem));
+                }
+                Primitive::Event { waiters, .. } => waiters.retain(|w| w.session != session),
+                Primitive::Barrier(barrier) => {
+                    if barrier.arrived.iter().any(|w| w.session == session) {
+                        barrier.arrived.retain(|w| w.session != session);
+                        outbox.extend(break_barrier(barrier));
+                    }
+                }
+            }
+        }
+        outbox
+    }
+
+    /// Answers every waiter whose deadline has passed.
+    fn expire(&mut self, now: Instant) -> Outbox {
+        let due = |w: &Waiter| w.deadline.is_some_and(|d| d <= now);
+        let mut outbox = Outbox::new();
+        for primitive in self.primitives.values_mut() {
+            match primitive {
+                Primitive::Lock(lock) => expire_lock_waiters(lock, now, &mut outbox),
+                Primitive::Semaphore(sem) => {
+                    for waiter in take_where(&mut sem.waiters, due) {
+                        outbox.push((waiter.session, Reply::TimedOut));
+                    }
+                }
+                Primitive::Event { waiters, .. } => {
+                    let (expired, kept) = waiters.drain(..).partition(|w| due(w));
+                    *waiters = kept;
+                    outbox.extend(
+                        expired
+                            .into_iter()
+                            .map(|w: Waiter| (w.session, Reply::Flag(false))),
+                    );
+                }
+                Primitive::Condition { lock, waiters } => {
+                    // A timed-out condition waiter must still take the lock back before it
+                    // returns, exactly as if it had been notified.
+                    for waiter in take_where(waiters, due) {
+                        lock.waiters.push_back(LockWaiter {
+                            waiter: Waiter {
+                                session: waiter.session,
+                                deadline: None,
+                            },
+                            on_grant: OnGrant::CondWake { notified: false },
+                        });
+                    }
+                    expire_lock_waiters(lock, now, &mut outbox);
+                    outbox.extend(grant_lock(lock));
+                }
+                Primitive::Barrier(barrier) => {
+                    let expired = take_where_vec(&mut barrier.arrived, due);
+                    if !expired.is_empty() {
+                        outbox.extend(expired.into_iter().map(|w| (w.session, Reply::TimedOut)));
+                        outbox.extend(break_barrier(barrier));
+                    }
+                }
+            }
+        }
+        outbox
+    }
+}
+
+fn refused(why: &str) -> Reply {
+    Reply::Refused(why.to_string())
+}
+
+fn kind_name(primitive: &Primitive) -> &'static str {
+    match primitive {
+        Primitive::Lock(lock) if lock.reentrant => "an RLock",
+        Primitive::Lock(_) => "a Lock",
+        Primitive::Semaphore(_) => "a Semaphore",
+        Primitive::Event { .. } => "an Event",
+        Primitive::Condition { .. } => "a Condition",
+        Primitive::Barrier(_) => "a Barrier",
+    }
+}
+
+fn request_target(request: &Request) -> PrimitiveId {
+    match request {
+        Request::Create(_) => 0,
+        Request::Acquire { id, .. }
+        | Request::Release { id }
+        | Request::Set { id }
+        | Request::Clear { id }
+        | Request::IsSet { id }
+        | Request::Wait { id, .. }
+        | Request::CondWait { id, .. }
+        | Request::Notify { id, .. }
+        | Request::BarrierWait { id, .. }
+        | Request::BarrierWaiting { id } => *id,
+    }
+}
+
+fn take_where(queue: &mut VecDeque<Waiter>, due: impl Fn(&Waiter) -> bool) -> VecDeque<Waiter> {
+    let (expired, kept) = queue.drain(..).partition(|w| due(w));
+    *queue = kept;
+    expired
+}
+
+fn take_where_vec(queue: &mut Vec<Waiter>, due: impl Fn(&Waiter) -> bool) -> Vec<Waiter> {
+    let (expired, kept) = queue.drain(..).partition(|w| due(w));
+    *queue = kept;
+    expired
+}
+
+fn acquire_lock(lock: &mut LockState, session: SessionId, deadline: Option<Instant>) -> Outbox {
+    if lock.owner == Some(session) {
+        if lock.reentrant {
+            lock.depth += 1;
+            return vec![(session, Reply::Acquired { holder_died: false })];
+        }
+        return vec![(
+            session,
+            refused("this thread already holds the Lock: a Lock is not re-entrant (use an RLock)"),
+        )];
+    }
+    lock.waiters.push_back(LockWaiter {
+        waiter: Waiter { session, deadline },
+        on_grant: OnGrant::Acquire,
+    });
+    grant_lock(lock)
+}
+
+fn grant_lock(lock: &mut LockState) -> Outbox {
+    match lock.grant_next() {
+        None => Vec::new(),
+        Some((session, OnGrant::Acquire, holder_died)) => {
+            vec![(session, Reply::Acquired { holder_died })]
+        }
+        Some((session, OnGrant::CondWake { notified }, holder_died)) => vec![(
+            session,
+            Reply::Woken {
+                notified,
+                holder_died,
+            },
+        )],
+    }
+}
+
+fn expire_lock_waiters(lock: &mut LockState, now: Instant, outbox: &mut Outbox) {
+    let (expired, kept) = lock
+        .waiters
+        .drain(..)
+        .partition(|w| w.waiter.deadline.is_some_and(|d| d <= now));
+    lock.waiters = kept;
+    let expired: VecDeque<LockWaiter> = expired;
+    outbox.extend(
+        expired
+            .into_iter()
+            .map(|w| (w.waiter.session, Reply::TimedOut)),
+    );
+}
+
+fn grant_permits(sem: &mut SemaphoreState) -> Outbox {
+    let mut outbox = Outbox::new();
+    while sem.available > 0 {
+        let Some(waiter) = sem.waiters.pop_front() else {
+            break;
+        };
+        sem.available -= 1;
+        *sem.holders.entry(waiter.session).or_default() += 1;
+        outbox.push((waiter.session, Reply::Acquired { holder_died: false }));
+    }
+    outbox
+}
+
+fn release_permit(sem: &mut SemaphoreState, session: SessionId) -> Outbox {
+    let Some(held) = sem.holders.get_mut(&session) else {
+        return Vec::new();
+    };
+    *held -= 1;
+    if *held == 0 {
+        sem.holders.remove(&session);
+    }
+    sem.available += 1;
+    grant_permits(sem)
+}
+
+fn arrive_at_barrier(
+    barrier: &mut BarrierState,
+    session: SessionId,
+    deadline: Option<Instant>,
+) -> Outbox {
+    if barrier.broken {
+        return vec![(session, Reply::Broken)];
+    }
+    barrier.arrived.push(Waiter { session, deadline });
+    if barrier.arrived.len() < barrier.parties as usize {
+        return Vec::new();
+    }
+    barrier
+        .arrived
+        .drain(..)
+        .enumerate()
+        .map(|(index, w)| {
+            (
+                w.session,
+                Reply::Passed {
+                    index: index as u32,
+                },
+            )
+        })
+        .collect()
+}
+
+fn break_barrier(barrier: &mut BarrierState) -> Outbox {
+    barrier.broken = true;
+    barrier
+        .arrived
+        .drain(..)
+        .map(|w| (w.session, Reply::Broken))
+        .collect()
+}

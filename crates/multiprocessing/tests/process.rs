@@ -1,0 +1,592 @@
+//! Tests of `Process`: values, panics, deaths, start-up failures, parent death, bad input, drop.
+//!
+//! A `harness = false` target: children re-execute this binary, so `main` calls
+//! `multiprocessing::init()` first and then runs the tests itself, one after another, each under
+//! `catch_unwind`. A watchdog ends the whole run with a message if it takes longer than
+//! `WHOLE_RUN_DEADLINE`; children die with it (`PR_SET_PDEATHSIG`). Every wait on a child has a
+//! deadline of its own, and every test kills what it started on its failure paths (a `Process`
+//! dropped during a panic is killed). The last check is that no child of this process is left.
+
+use std::collections::HashSet;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use multiprocessing::{Error, Process};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Generous: the machine may be busy; a join that takes this long has hung.
+const JOIN_DEADLINE: Duration = Duration::from_secs(30);
+const WHOLE_RUN_DEADLINE: Duration = Duration::from_secs(240);
+
+fn main() {
+    multiprocessing::init();
+    let tests: &[(&str, fn())] = &[
+        ("spawn_and_join_return_values", spawn_and_join_return_values),
+        (
+            "names_and_pids_reach_the_child",
+            names_and_pids_reach_the_child,
+        ),
+        (
+            "panic_message_and_location_reach_the_parent",
+            panic_message_and_location_reach_the_parent,
+        ),
+        (
+            "killed_child_is_died_minus_9_and_others_finish",
+            killed_child_is_died_minus_9_and_others_finish,
+        ),
+        (
+            "child_exit_without_result_is_died_with_its_code",
+            child_exit_without_result_is_died_with_its_code,
+        ),
+        (
+            "child_dying_before_connecting_fails_spawn",
+            child_dying_before_connecting_fails_spawn,
+        ),
+        (
+            "fingerprint_mismatch_is_refused",
+            fingerprint_mismatch_is_refused,
+        ),
+        (
+            "children_die_with_a_sigkilled_parent",
+            children_die_with_a_sigkilled_parent,
+        ),
+        (
+            "argument_that_does_not_deserialize_is_an_error",
+            argument_that_does_not_deserialize_is_an_error,
+        ),
+        (
+            "argument_that_does_not_serialize_fails_spawn",
+            argument_that_does_not_serialize_fails_spawn,
+        ),
+        (
+            "oversized_messages_are_errors",
+            oversized_messages_are_errors,
+        ),
+        ("long_tmpdir_is_a_clear_error", long_tmpdir_is_a_clear_error),
+        (
+            "join_timeout_is_alive_and_exitcode",
+            join_timeout_is_alive_and_exitcode,
+        ),
+        (
+            "terminate_gives_exitcode_minus_15",
+            terminate_gives_exitcode_minus_15,
+        ),
+        (
+            "dropping_a_non_daemon_joins_it",
+            dropping_a_non_daemon_joins_it,
+        ),
+        ("dropping_a_daemon_kills_it", dropping_a_daemon_kills_it),
+        (
+            "ipc_channels_travel_inside_arguments",
+            ipc_channels_travel_inside_arguments,
+        ),
+    ];
+    let finished = start_watchdog();
+    let mut failed = Vec::new();
+    for (name, test) in tests {
+        let started = Instant::now();
+        match panic::catch_unwind(AssertUnwindSafe(test)) {
+            Ok(()) => println!("test {name} ... ok ({:.0?})", started.elapsed()),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(*name);
+            }
+        }
+    }
+    let leftovers = children_of(std::process::id());
+    drop(finished);
+    if !leftovers.is_empty() {
+        println!("FAILED: processes left behind: {leftovers:?}");
+        failed.push("no_process_left_behind");
+    }
+    if failed.is_empty() {
+        println!("test result: ok. {} passed", tests.len());
+    } else {
+        println!("test result: FAILED. failures: {failed:?}");
+        std::process::exit(1);
+    }
+}
+
+/// Ends the run if it hangs; the returned sender stops the watchdog when dropped.
+fn start_watchdog() -> mpsc::Sender<()> {
+    let (finished, watch) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(WHOLE_RUN_DEADLINE) {
+            eprintln!("watchdog: the tests did not finish within {WHOLE_RUN_DEADLINE:?}");
+            std::process::exit(2);
+        }
+    });
+    finished
+}
+
+/// Joins with a deadline; running into it kills the child and fails the test.
+fn join<R>(mut process: Process<R>) -> Result<R, Error>
+where
+    R: Serialize + for<'de> Deserialize<'de> + Send + 'static,
+{
+    match process.join_timeout(JOIN_DEADLINE) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => {
+            let _ = process.kill();
+            panic!(
+                "child {} did not finish within {JOIN_DEADLINE:?}",
+                process.name()
+            );
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Receives with a deadline, naming what was expected.
+fn recv<T>(receiver: &IpcReceiver<T>, what: &str) -> T
+where
+    T: Serialize + for<'de> Deserialize<'de>,
+{
+    receiver
+        .try_recv_timeout(JOIN_DEADLINE)
+        .unwrap_or_else(|e| panic!("waiting for {what}: {e:?}"))
+}
+
+/// Pids whose parent is `pid` (from `/proc/*/stat`).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|candidate| parent_of(*candidate) == Some(pid))
+        .collect()
+}
+
+/// The parent pid in `/proc/PID/stat` (the 4th field, after the parenthesised command name).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether `pid` still runs: it has a `/proc` entry that is not a zombie.
+fn is_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat.rfind(')').and_then(|i| stat[i + 2..].chars().next());
+    !matches!(state, Some('Z') | Some('X') | None)
+}
+
+// ---- the functions children run ------------------------------------------------------------
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn shout(words: Vec<String>) -> String {
+    words.join(" ").to_uppercase()
+}
+
+fn my_name_and_pid(_: ()) -> (String, u32) {
+    (
+        multiprocessing::current_process_name().to_string(),
+        std::process::id(),
+    )
+}
+
+fn panics(message: String) -> u32 {
+    panic!("{message}")
+}
+
+/// Reports that it started, then blocks until released (or forever if never released).
+fn wait_for_release((started, release): (IpcSender<u32>, IpcReceiver<u32>)) -> u32 {
+    started.send(std::process::id()).expect("report start");
+    release.recv().unwrap_or(0)
+}
+
+fn exits_with(code: i32) -> u32 {
+    std::process::exit(code)
+}
+
+/// Starts a grandchild that blocks forever, reports its pid, then blocks itself.
+fn spawn_grandchild(report: IpcSender<u32>) -> u32 {
+    let (started, started_rx) = ipc::channel().expect("channel");
+    let (_release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let grandchild = Process::builder()
+        .daemon(true)
+        .spawn(wait_for_release, (started, release_rx))
+        .expect("spawn grandchild");
+    let grandchild_pid: u32 = started_rx.recv().expect("grandchild started");
+    assert_eq!(grandchild_pid, grandchild.pid());
+    report.send(grandchild_pid).expect("report grandchild");
+    // Block until killed: nobody ever sends on `_release`.
+    let (_never, never_rx) = ipc::channel::<u32>().expect("channel");
+    never_rx.recv().unwrap_or(0)
+}
+
+/// Tries to start a process and returns the error's message (or "started").
+fn try_to_spawn(_: ()) -> String {
+    match Process::spawn(square, 2) {
+        Ok(process) => process
+            .join()
+            .map(|_| "started".to_string())
+            .unwrap_or_else(|e| e.to_string()),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// Odd numbers only: its `Deserialize` rejects what its `Serialize` happily writes.
+#[derive(Debug)]
+struct Odd(u32);
+
+impl Serialize for Odd {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Odd {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u32::deserialize(deserializer)?;
+        if value % 2 == 1 {
+            Ok(Odd(value))
+        } else {
+            Err(serde::de::Error::custom("not odd"))
+        }
+    }
+}
+
+fn odd_value(odd: Odd) -> u32 {
+    odd.0
+}
+
+/// A value whose serialization always fails.
+struct Unserializable;
+
+impl Serialize for Unserializable {
+    fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("refuses to be serialized"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Unserializable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <()>::deserialize(deserializer).map(|()| Unserializable)
+    }
+}
+
+fn unserializable(_: Unserializable) -> u32 {
+    0
+}
+
+fn count_senders(senders: Vec<IpcSender<u32>>) -> usize {
+    senders.len()
+}
+
+fn make_65_senders(_: ()) -> Vec<IpcSender<u32>> {
+    (0..65)
+        .map(|_| ipc::channel().expect("channel").0)
+        .collect()
+}
+
+fn send_back(sender: IpcSender<String>) -> u32 {
+    sender
+        .send("hello through a channel that crossed into me".into())
+        .expect("send");
+    7
+}
+
+// ---- the tests -----------------------------------------------------------------------------
+
+fn spawn_and_join_return_values() {
+    let squares: Vec<_> = (1..=4)
+        .map(|x| Process::spawn(square, x).expect("spawn"))
+        .collect();
+    let results: Vec<u64> = squares
+        .into_iter()
+        .map(|p| join(p).expect("join"))
+        .collect();
+    assert_eq!(results, vec![1, 4, 9, 16]);
+    let words = vec!["no".to_string(), "gil".to_string(), "here".to_string()];
+    let shouted = join(Process::spawn(shout, words).expect("spawn")).expect("join");
+    assert_eq!(shouted, "NO GIL HERE");
+}
+
+fn names_and_pids_reach_the_child() {
+    let named = Process::builder()
+        .name("worker-A")
+        .spawn(my_name_and_pid, ())
+        .expect("spawn");
+    assert_eq!(named.name(), "worker-A");
+    let pid = named.pid();
+    let (name, child_pid) = join(named).expect("join");
+    assert_eq!(name, "worker-A");
+    assert_eq!(child_pid, pid);
+    let unnamed = Process::spawn(my_name_and_pid, ()).expect("spawn");
+    assert!(unnamed.name().starts_with("Process-"), "{}", unnamed.name());
+    let expected = unnamed.name().to_string();
+    assert_eq!(join(unnamed).expect("join").0, expected);
+    assert_eq!(multiprocessing::current_process_name(), "MainProcess");
+}
+
+fn panic_message_and_location_reach_the_parent() {
+    let mut child = Process::spawn(panics, "the answer is not 41".to_string()).expect("spawn");
+    let error = child
+        .join_timeout(JOIN_DEADLINE)
+        .expect_err("a panic is an error");
+    match error {
+        Error::Panicked { message, location } => {
+            assert_eq!(message, "the answer is not 41");
+            assert!(
+                location.contains("tests/process.rs:"),
+                "location: {location}"
+            );
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    assert_eq!(
+        child.exitcode(),
+        Some(1),
+        "Python's exit code after an exception"
+    );
+}
+
+fn killed_child_is_died_minus_9_and_others_finish() {
+    let (started, started_rx) = ipc::channel().expect("channel");
+    let (_release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let victim = Process::spawn(wait_for_release, (started, release_rx)).expect("spawn");
+    let others: Vec<_> = (10..13)
+        .map(|x| Process::spawn(square, x).expect("spawn"))
+        .collect();
+    assert_eq!(recv(&started_rx, "the victim to start"), victim.pid());
+    victim.kill().expect("kill");
+    match join(victim) {
+        Err(Error::Died { exitcode }) => assert_eq!(exitcode, -9),
+        other => panic!("expected Died {{ exitcode: -9 }}, got {other:?}"),
+    }
+    let results: Vec<u64> = others.into_iter().map(|p| join(p).expect("join")).collect();
+    assert_eq!(results, vec![100, 121, 144]);
+}
+
+fn child_exit_without_result_is_died_with_its_code() {
+    let child = Process::spawn(exits_with, 4).expect("spawn");
+    match join(child) {
+        Err(Error::Died { exitcode }) => assert_eq!(exitcode, 4),
+        other => panic!("expected Died {{ exitcode: 4 }}, got {other:?}"),
+    }
+}
+
+fn child_dying_before_connecting_fails_spawn() {
+    let started = Instant::now();
+    let result = Process::builder()
+        .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
+        .start_timeout(JOIN_DEADLINE)
+        .spawn(square, 3);
+    match result {
+        Err(Error::Bootstrap(message)) => {
+            assert!(
+                message.contains("exited with code 3 before connecting"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a Bootstrap error, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < JOIN_DEADLINE,
+        "the death was noticed, not the deadline"
+    );
+}
+
+fn fingerprint_mismatch_is_refused() {
+    let child = Process::builder()
+        .env(multiprocessing::TEST_HOOK_ENV, "corrupt-fingerprint")
+        .spawn(square, 3)
+        .expect("spawn");
+    match join(child) {
+        Err(Error::Bootstrap(message)) => {
+            assert!(message.contains("different executable"), "{message}")
+        }
+        other => panic!("expected a Bootstrap error, got {other:?}"),
+    }
+}
+
+fn children_die_with_a_sigkilled_parent() {
+    let (report, report_rx) = ipc::channel().expect("channel");
+    let middle = Process::spawn(spawn_grandchild, report).expect("spawn");
+    let grandchild = recv(&report_rx, "the grandchild's pid");
+    assert!(is_running(grandchild), "grandchild {grandchild} runs");
+    middle.kill().expect("kill the middle process");
+    match join(middle) {
+        Err(Error::Died { exitcode: -9 }) => {}
+        other => panic!("expected the middle process to die by SIGKILL, got {other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while is_running(grandchild) {
+        assert!(
+            Instant::now() < deadline,
+            "grandchild {grandchild} still runs 1 s after its parent was killed"
+        );
+        std::thread::yield_now();
+    }
+}
+
+fn argument_that_does_not_deserialize_is_an_error() {
+    assert_eq!(
+        join(Process::spawn(odd_value, Odd(3)).expect("spawn")).expect("join"),
+        3
+    );
+    let child = Process::spawn(odd_value, Odd(4)).expect("spawn");
+    match join(child) {
+        Err(Error::Serialization(message)) => {
+            assert!(message.contains("argument"), "{message}");
+            assert!(message.contains("Odd"), "{message}");
+        }
+        other => panic!("expected a Serialization error, got {other:?}"),
+    }
+}
+
+fn argument_that_does_not_serialize_fails_spawn() {
+    match Process::spawn(unserializable, Unserializable) {
+        Err(Error::Serialization(message)) => {
+            assert!(message.contains("the argument"), "{message}")
+        }
+        other => panic!(
+            "expected a Serialization error, got {:?}",
+            other.map(|p| p.pid())
+        ),
+    }
+}
+
+fn oversized_messages_are_errors() {
+    let senders: Vec<IpcSender<u32>> = (0..65)
+        .map(|_| ipc::channel().expect("channel").0)
+        .collect();
+    match Process::spawn(count_senders, senders) {
+        Err(Error::TooManyHandles { what }) => assert!(what.contains("argument"), "{what}"),
+        other => panic!("expected TooManyHandles, got {:?}", other.map(|p| p.pid())),
+    }
+    let senders: Vec<IpcSender<u32>> = (0..64)
+        .map(|_| ipc::channel().expect("channel").0)
+        .collect();
+    assert_eq!(
+        join(Process::spawn(count_senders, senders).expect("spawn")).expect("join"),
+        64
+    );
+    match join(Process::spawn(make_65_senders, ()).expect("spawn")) {
+        Err(Error::Serialization(message)) => assert!(message.contains("64"), "{message}"),
+        other => panic!("expected an error about the result, got {other:?}"),
+    }
+}
+
+fn long_tmpdir_is_a_clear_error() {
+    let long_dir = format!("/tmp/{}", "d".repeat(120));
+    let child = Process::builder()
+        .env("TMPDIR", &long_dir)
+        .spawn(try_to_spawn, ())
+        .expect("spawn the probe");
+    let message = join(child).expect("join the probe");
+    assert!(
+        message.contains("is too long for a Unix socket path"),
+        "{message}"
+    );
+    assert!(message.contains(&long_dir), "{message}");
+}
+
+fn join_timeout_is_alive_and_exitcode() {
+    let (started, started_rx) = ipc::channel().expect("channel");
+    let (release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let mut child = Process::spawn(wait_for_release, (started, release_rx)).expect("spawn");
+    recv(&started_rx, "the child to start");
+    assert!(child.is_alive());
+    assert_eq!(child.exitcode(), None);
+    assert!(matches!(
+        child.join_timeout(Duration::from_millis(20)),
+        Ok(None)
+    ));
+    assert!(
+        child.is_alive(),
+        "a join that timed out leaves the child running"
+    );
+    release.send(99).expect("release");
+    assert_eq!(child.join_timeout(JOIN_DEADLINE).expect("join"), Some(99));
+    assert!(!child.is_alive());
+    assert_eq!(child.exitcode(), Some(0));
+    assert!(matches!(
+        child.join_timeout(JOIN_DEADLINE),
+        Err(Error::AlreadyJoined)
+    ));
+    child
+        .terminate()
+        .expect("terminating a finished child is a no-op");
+}
+
+fn terminate_gives_exitcode_minus_15() {
+    let (started, started_rx) = ipc::channel().expect("channel");
+    let (_release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let mut child = Process::spawn(wait_for_release, (started, release_rx)).expect("spawn");
+    recv(&started_rx, "the child to start");
+    child.terminate().expect("terminate");
+    match child.join_timeout(JOIN_DEADLINE) {
+        Err(Error::Died { exitcode: -15 }) => {}
+        other => panic!("expected Died {{ exitcode: -15 }}, got {other:?}"),
+    }
+    assert_eq!(child.exitcode(), Some(-15));
+}
+
+/// Reports start, waits for release, then reports that it finished.
+fn finish_after_release(
+    (started, release, finished): (IpcSender<u32>, IpcReceiver<u32>, IpcSender<u32>),
+) -> u32 {
+    started.send(std::process::id()).expect("report start");
+    let value = release.recv().unwrap_or(0);
+    finished.send(value).expect("report finish");
+    value
+}
+
+fn dropping_a_non_daemon_joins_it() {
+    let (started, started_rx) = ipc::channel().expect("channel");
+    let (release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let (finished, finished_rx) = ipc::channel::<u32>().expect("channel");
+    let child =
+        Process::spawn(finish_after_release, (started, release_rx, finished)).expect("spawn");
+    let pid = recv(&started_rx, "the child to start");
+    release.send(5).expect("release");
+    drop(child);
+    assert_eq!(
+        finished_rx.try_recv().ok(),
+        Some(5),
+        "drop returned only after the child had finished its function"
+    );
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "and it was reaped"
+    );
+}
+
+fn dropping_a_daemon_kills_it() {
+    let (started, started_rx) = ipc::channel().expect("channel");
+    let (_release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let child = Process::builder()
+        .daemon(true)
+        .spawn(wait_for_release, (started, release_rx))
+        .expect("spawn");
+    assert!(child.daemon());
+    let pid = recv(&started_rx, "the daemon to start");
+    drop(child);
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "killed and reaped"
+    );
+    let still_ours: HashSet<u32> = children_of(std::process::id()).into_iter().collect();
+    assert!(!still_ours.contains(&pid));
+}
+
+fn ipc_channels_travel_inside_arguments() {
+    let (sender, receiver) = ipc::channel::<String>().expect("channel");
+    let child = Process::spawn(send_back, sender).expect("spawn");
+    assert_eq!(
+        recv(&receiver, "a message from the child"),
+        "hello through a channel that crossed into me"
+    );
+    assert_eq!(join(child).expect("join"), 7);
+}

@@ -1,0 +1,79 @@
+//! A minimal test runner for `harness = false` targets that spawn processes.
+//!
+//! libtest cannot run a test binary as a child process (the child would run the tests again), so
+//! these targets have their own `main`: it calls `multiprocessing::init()` first, then runs each
+//! test function in turn under a watchdog. A test that runs past its deadline ends the whole
+//! binary with a message naming the test; its children die with it (`PR_SET_PDEATHSIG`), so
+//! nothing is left behind. Arguments that are not flags filter tests by name, as with libtest.
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A named test.
+pub type Test = (&'static str, fn());
+
+/// Runs `tests` (each within `deadline`) and reports like libtest.
+pub fn run(tests: &[Test], deadline: Duration) -> ExitCode {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let selected: Vec<&Test> = tests
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
+    let current = Arc::new(Mutex::new(("", Instant::now())));
+    start_watchdog(current.clone(), deadline);
+    println!("\nrunning {} tests", selected.len());
+    let mut failed = Vec::new();
+    for (name, test) in selected {
+        *current.lock().unwrap() = (name, Instant::now());
+        let outcome = panic::catch_unwind(AssertUnwindSafe(test));
+        println!(
+            "test {name} ... {}",
+            if outcome.is_ok() { "ok" } else { "FAILED" }
+        );
+        if outcome.is_err() {
+            failed.push(*name);
+        }
+    }
+    *current.lock().unwrap() = ("", Instant::now());
+    if failed.is_empty() {
+        println!("\ntest result: ok. all selected tests passed");
+        ExitCode::SUCCESS
+    } else {
+        println!("\ntest result: FAILED. failures: {failed:?}");
+        ExitCode::FAILURE
+    }
+}
+
+fn start_watchdog(current: Arc<Mutex<(&'static str, Instant)>>, deadline: Duration) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let (name, started) = *current.lock().unwrap();
+            if !name.is_empty() && started.elapsed() > deadline {
+                eprintln!("test {name} did not finish within {deadline:?}: giving up (deadlock?)");
+                std::process::exit(101);
+            }
+        }
+    });
+}
+
+/// Waits until `condition` holds, checking every millisecond, or panics after `deadline` naming
+/// `what`. For state that has no notification to wait on (a barrier's `n_waiting`).
+#[allow(
+    dead_code,
+    reason = "used by some of the test binaries that include this module"
+)]
+pub fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
