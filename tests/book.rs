@@ -59,7 +59,10 @@ fn every_include_resolves_to_a_file_and_an_anchor() {
         let Some(selector) = include.selector else {
             continue;
         };
-        if selector.split(':').all(|part| part.is_empty() || part.parse::<usize>().is_ok()) {
+        if selector
+            .split(':')
+            .all(|part| part.is_empty() || part.parse::<usize>().is_ok())
+        {
             let lines = text.lines().count();
             for part in selector.split(':').filter(|p| !p.is_empty()) {
                 let line: usize = part.parse().unwrap();
@@ -72,7 +75,10 @@ fn every_include_resolves_to_a_file_and_an_anchor() {
             }
             continue;
         }
-        for marker in [format!("ANCHOR: {selector}"), format!("ANCHOR_END: {selector}")] {
+        for marker in [
+            format!("ANCHOR: {selector}"),
+            format!("ANCHOR_END: {selector}"),
+        ] {
             let present = text.lines().any(|line| {
                 line.trim_start()
                     .trim_start_matches("//")
@@ -88,7 +94,11 @@ fn every_include_resolves_to_a_file_and_an_anchor() {
             }
         }
     }
-    assert!(problems.is_empty(), "broken includes:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken includes:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -101,7 +111,10 @@ fn every_page_in_the_summary_exists() {
         .map(|c| c[1].to_owned())
         .filter(|target| !src.join(target).is_file())
         .collect();
-    assert!(missing.is_empty(), "SUMMARY.md links to missing pages: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "SUMMARY.md links to missing pages: {missing:?}"
+    );
 }
 
 #[test]
@@ -137,4 +150,34 @@ fn every_example_is_included_by_some_page() {
 fn every_example_header_is_well_formed() {
     let problems: Vec<String> = examples().into_iter().filter_map(Result::err).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_exercise_is_listed_on_the_exercises_page() {
+    let root = workspace_root();
+    let page = fs::read_to_string(root.join("docs/src/exercises.md")).unwrap();
+    let mut missing = Vec::new();
+    for chapter in fs::read_dir(root.join("exercises"))
+        .unwrap()
+        .filter_map(Result::ok)
+    {
+        let chapter_name = chapter.file_name().to_string_lossy().into_owned();
+        if !chapter_name.starts_with("ch") || !chapter.path().is_dir() {
+            continue;
+        }
+        for exercise in fs::read_dir(chapter.path()).unwrap().filter_map(Result::ok) {
+            let folder = format!(
+                "exercises/{chapter_name}/{}",
+                exercise.file_name().to_string_lossy()
+            );
+            if exercise.path().is_dir() && !page.contains(&format!("`{folder}`")) {
+                missing.push(folder);
+            }
+        }
+    }
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "docs/src/exercises.md does not list {missing:?} in its table"
+    );
 }

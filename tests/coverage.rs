@@ -28,10 +28,20 @@ fn coverage_rows() -> Vec<(String, String)> {
     let id = Regex::new(r"^\d+(\.\d+)+$").unwrap();
     text.lines()
         .filter_map(|line| {
-            let cells: Vec<&str> = line.trim().strip_prefix('|')?.split('|').map(str::trim).collect();
+            let cells: Vec<&str> = line
+                .trim()
+                .strip_prefix('|')?
+                .split('|')
+                .map(str::trim)
+                .collect();
             let first = *cells.first()?;
             id.is_match(first).then(|| {
-                let last = cells.iter().rev().find(|c| !c.is_empty()).copied().unwrap_or("");
+                let last = cells
+                    .iter()
+                    .rev()
+                    .find(|c| !c.is_empty())
+                    .copied()
+                    .unwrap_or("");
                 (first.to_owned(), last.to_owned())
             })
         })
@@ -52,7 +62,9 @@ fn every_syllabus_item_has_exactly_one_row() {
     }
     for (row, _) in &rows {
         if !items.contains_key(row) {
-            problems.push(format!("a row for {row}, which is not in tests/syllabus.txt"));
+            problems.push(format!(
+                "a row for {row}, which is not in tests/syllabus.txt"
+            ));
         }
     }
     assert!(problems.is_empty(), "coverage.md:\n{}", problems.join("\n"));
@@ -65,7 +77,10 @@ fn every_row_says_where_or_not_yet() {
         .filter(|(_, where_taught)| where_taught.len() < 3)
         .map(|(id, _)| id)
         .collect();
-    assert!(empty.is_empty(), "rows with nothing in their last cell: {empty:?}");
+    assert!(
+        empty.is_empty(),
+        "rows with nothing in their last cell: {empty:?}"
+    );
 }
 
 #[test]
@@ -78,5 +93,8 @@ fn every_link_in_coverage_resolves() {
         .map(|c| c[1].to_owned())
         .filter(|target| !target.starts_with("http") && !src.join(target).exists())
         .collect();
-    assert!(missing.is_empty(), "coverage.md links to missing files: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "coverage.md links to missing files: {missing:?}"
+    );
 }

@@ -22,7 +22,10 @@ const PARALLEL: usize = 2;
 const DRAIN_GRACE: Duration = Duration::from_secs(3);
 
 fn main() -> ExitCode {
-    let filters: Vec<String> = env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filters: Vec<String> = env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let mut malformed = Vec::new();
     let mut selected = Vec::new();
     for example in examples() {
@@ -40,10 +43,16 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let bin_dir = examples_bin_dir();
-    println!("running {} example(s), {PARALLEL} at a time", selected.len());
+    println!(
+        "running {} example(s), {PARALLEL} at a time",
+        selected.len()
+    );
     let failed = run_all(selected.clone(), &bin_dir);
     let failed_count = failed + malformed.len();
-    println!("\n{} passed, {failed_count} failed", selected.len() - failed);
+    println!(
+        "\n{} passed, {failed_count} failed",
+        selected.len() - failed
+    );
     if failed_count == 0 {
         ExitCode::SUCCESS
     } else {
@@ -76,7 +85,10 @@ fn build_examples() -> Result<(), String> {
 /// `target/<profile>`: this test binary lives in `target/<profile>/deps`.
 fn profile_dir() -> PathBuf {
     let exe = env::current_exe().expect("the test binary's path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
 }
 
 fn examples_bin_dir() -> PathBuf {
@@ -159,7 +171,10 @@ fn run_example(example: &Example, bin_dir: &Path) -> Result<(), String> {
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!("no output line matches {missing:?}\n{}", output.tail()))
+        Err(format!(
+            "no output line matches {missing:?}\n{}",
+            output.tail()
+        ))
     }
 }
 
@@ -295,7 +310,14 @@ impl Output {
     /// The last lines of output, for failure messages.
     fn tail(&self) -> String {
         let start = self.lines.len().saturating_sub(25);
-        let shown: Vec<String> = self.lines[start..].iter().map(|l| format!("    | {l}")).collect();
-        format!("  output (last {} lines):\n{}", shown.len(), shown.join("\n"))
+        let shown: Vec<String> = self.lines[start..]
+            .iter()
+            .map(|l| format!("    | {l}"))
+            .collect();
+        format!(
+            "  output (last {} lines):\n{}",
+            shown.len(),
+            shown.join("\n")
+        )
     }
 }

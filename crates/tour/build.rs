@@ -22,7 +22,10 @@ fn main() {
     generated.push_str("pub(crate) const EXERCISES: &[(&str, &str)] = &[\n");
     let exercises = root.join("exercises");
     println!("cargo:rerun-if-changed={}", exercises.display());
-    for chapter in sorted_dirs(&exercises).into_iter().filter(|c| c.starts_with("ch")) {
+    for chapter in sorted_dirs(&exercises)
+        .into_iter()
+        .filter(|c| c.starts_with("ch"))
+    {
         let chapter_dir = exercises.join(&chapter);
         println!("cargo:rerun-if-changed={}", chapter_dir.display());
         for exercise in sorted_dirs(&chapter_dir) {

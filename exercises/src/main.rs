@@ -43,12 +43,10 @@ ID is ch1/01, ch1/01_thread_result, or the exercise's folder.
 Your attempts are exercises/attempts/chN_NN_slug.rs; delete one to start that exercise again.";
 
 fn main() -> ExitCode {
-    // ----------------------------------------------------------------------------------------------
-    // `multiprocessing::init()` GOES HERE, as the very first line, once chapter 2's crate lands.
     // Chapter 2's exercises start processes by re-executing this binary; `init()` is what makes such
     // a child run its function and exit. Nothing may come before it (it would run again in every
-    // child), which is why the arguments are read below this block.
-    // ----------------------------------------------------------------------------------------------
+    // child), which is why the arguments are read only after it.
+    multiprocessing::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match run(&args) {

@@ -152,7 +152,9 @@ pub fn parse_example(krate: &str, path: &Path) -> Result<Example, String> {
                 example.ready = Some(value.to_owned());
             }
             "test-timeout" => {
-                let secs: u64 = value.parse().map_err(|_| problem("not a number of seconds"))?;
+                let secs: u64 = value
+                    .parse()
+                    .map_err(|_| problem("not a number of seconds"))?;
                 example.timeout = Duration::from_secs(secs);
             }
             other if other.starts_with("test-") => return Err(problem("unknown directive")),
@@ -171,7 +173,10 @@ pub fn parse_example(krate: &str, path: &Path) -> Result<Example, String> {
             path.display()
         ));
     }
-    if !source.lines().any(|line| line.trim_start().starts_with("//! ```text")) {
+    if !source
+        .lines()
+        .any(|line| line.trim_start().starts_with("//! ```text"))
+    {
         return Err(format!(
             "{}: the header shows no command to run it (a ```text block)",
             path.display()

@@ -1,14 +1,21 @@
 //! Queue and pipe throughput between two processes.
 //!
-//! A child process puts items into a [`Queue`]; the parent gets them. Three workloads:
+//! A child process puts items into a [`Queue`]; the parent gets them. The workloads:
 //!
 //! - small messages (`u64`), to compare with Python's `multiprocessing.Queue` (253 000/s on the
 //!   machine the targets were set on);
 //! - 1 MiB payloads as `serde_bytes::ByteBuf` (copied through the channel);
-//! - 1 MiB payloads as `IpcSharedMemory` (only a file descriptor crosses), to compare with
-//!   Python's 0.68 GiB/s.
+//! - 1 MiB payloads as `IpcSharedMemory` (only a file descriptor crosses, but each is a fresh
+//!   region);
+//! - 1 MiB payloads through a [`BytePool`] (reused shared-memory slots; the queue carries slot
+//!   numbers), to compare with Python's 0.68 GiB/s.
 //!
-//! and, for reference, the same small messages over a [`pipe`] (two processes, no broker).
+//! and, for reference: the same small messages and byte payloads over a [`pipe`] (two processes,
+//! no broker, no batching), request/reply round trips over a pipe (latency), and the cost of
+//! creating the shared-memory regions with no queue at all (the floor under the shared-memory
+//! figure).
+//!
+//! Every run checks what arrived (count, order, contents), so a fast wrong answer cannot pass.
 //!
 //! Run it (release build; the figures are printed, never asserted):
 //!
@@ -20,6 +27,7 @@
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::IpcSharedMemory;
+use multiprocessing::queue::{BytePool, Payload};
 use multiprocessing::{Error, Process, Queue, pipe, queue};
 use serde_bytes::ByteBuf;
 
@@ -28,16 +36,64 @@ const MIB: usize = 1 << 20;
 fn main() -> Result<(), Error> {
     multiprocessing::init();
     let quick = std::env::args().any(|arg| arg == "--quick");
-    let (small, big, rounds) = if quick { (200_000, 300, 1) } else { (2_000_000, 3_000, 3) };
+    let (small, big, rounds) = if quick {
+        (200_000, 300, 1)
+    } else {
+        (2_000_000, 3_000, 3)
+    };
 
+    // `--only NAME` runs one workload: small, down, pipe, ping, bytes, pipe-bytes, pool, shm-create, shm.
+    let only = std::env::args().skip_while(|arg| arg != "--only").nth(1);
+    let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
     for round in 1..=rounds {
         println!("round {round}/{rounds}");
-        report_rate("queue, small messages (u64)", small, time(|| small_messages(small))?);
-        report_rate("pipe, small messages (u64)", small, time(|| pipe_messages(small))?);
-        let bytes = time(|| byte_payloads(big))?;
-        report_bandwidth("queue, 1 MiB ByteBuf payloads", big, bytes);
-        let shm = time(|| shared_payloads(big))?;
-        report_bandwidth("queue, 1 MiB IpcSharedMemory payloads", big, shm);
+        if wanted("small") {
+            report_rate(
+                "queue, small messages (u64)",
+                small,
+                time(|| small_messages(small))?,
+            );
+        }
+        if wanted("down") {
+            let rate = time(|| small_messages_to_child(small))?;
+            report_rate("queue, small messages parent -> child", small, rate);
+        }
+        if wanted("pipe") {
+            report_rate(
+                "pipe, small messages (u64)",
+                small,
+                time(|| pipe_messages(small))?,
+            );
+        }
+        if wanted("ping") {
+            let rounds = small / 20;
+            let elapsed = time(|| ping_pong(rounds))?;
+            let micros = elapsed.as_secs_f64() * 1e6 / rounds as f64;
+            println!(
+                "  {:<40} {rounds:>9} in {elapsed:>10.3?}  {micros:>9.1} µs each",
+                "pipe, request/reply round trips"
+            );
+        }
+        if wanted("bytes") {
+            let elapsed = time(|| byte_payloads(big))?;
+            report_bandwidth("queue, 1 MiB ByteBuf payloads", big, elapsed);
+        }
+        if wanted("pipe-bytes") {
+            let elapsed = time(|| pipe_bytes(big))?;
+            report_bandwidth("pipe, 1 MiB ByteBuf payloads", big, elapsed);
+        }
+        if wanted("pool") {
+            let elapsed = time(|| pooled_payloads(big))?;
+            report_bandwidth("queue, 1 MiB payloads through a BytePool", big, elapsed);
+        }
+        if wanted("shm-create") {
+            let elapsed = time(|| create_regions(big))?;
+            report_bandwidth("(no queue) creating 1 MiB regions alone", big, elapsed);
+        }
+        if wanted("shm") {
+            let elapsed = time(|| shared_payloads(big))?;
+            report_bandwidth("queue, 1 MiB IpcSharedMemory payloads", big, elapsed);
+        }
     }
     Ok(())
 }
@@ -97,13 +153,15 @@ fn pipe_messages(count: usize) -> Result<(), Error> {
 fn produce_bytes((tx, count): (queue::Sender<ByteBuf>, usize)) {
     let payload = vec![7u8; MIB];
     for _ in 0..count {
-        tx.put(ByteBuf::from(payload.clone())).expect("put a payload");
+        tx.put(ByteBuf::from(payload.clone()))
+            .expect("put a payload");
     }
 }
 
 fn byte_payloads(count: usize) -> Result<(), Error> {
-    // A batch is one message: 8 MiB messages keep memory modest and still amortize the calls.
-    let (tx, rx) = Queue::<ByteBuf>::builder().batch(8).build()?;
+    // A batch is one message. For 1 MiB items one per message is fastest (measured: batches of
+    // 8 and 32 were slower): a bigger message only means a bigger buffer to allocate and fill.
+    let (tx, rx) = Queue::<ByteBuf>::builder().batch(1).build()?;
     let child = Process::spawn(produce_bytes, (tx, count))?;
     let mut received = 0;
     while let Some(payload) = rx.get()? {
@@ -117,7 +175,8 @@ fn byte_payloads(count: usize) -> Result<(), Error> {
 fn produce_shared((tx, count): (queue::Sender<IpcSharedMemory>, usize)) {
     let payload = vec![7u8; MIB];
     for _ in 0..count {
-        tx.put(IpcSharedMemory::from_bytes(&payload)).expect("put a region");
+        tx.put(IpcSharedMemory::from_bytes(&payload))
+            .expect("put a region");
     }
 }
 
@@ -128,9 +187,124 @@ fn shared_payloads(count: usize) -> Result<(), Error> {
     let mut received = 0;
     while let Some(payload) = rx.get()? {
         assert_eq!(payload.len(), MIB);
-        assert_eq!(payload[MIB - 1], 7, "the last byte of the region is readable");
+        assert_eq!(
+            payload[MIB - 1],
+            7,
+            "the last byte of the region is readable"
+        );
         received += 1;
     }
     assert_eq!(received, count);
     child.join()
+}
+
+fn send_bytes((end, count): (pipe::Connection<ByteBuf, ByteBuf>, usize)) {
+    let payload = vec![7u8; MIB];
+    for _ in 0..count {
+        end.send(ByteBuf::from(payload.clone()))
+            .expect("send a payload");
+    }
+}
+
+fn pipe_bytes(count: usize) -> Result<(), Error> {
+    let (parent, child_end) = pipe::pipe::<ByteBuf, ByteBuf>()?;
+    let child = Process::spawn(send_bytes, (child_end, count))?;
+    for _ in 0..count {
+        assert_eq!(parent.recv()?.len(), MIB);
+    }
+    child.join()
+}
+
+/// The floor under the shared-memory figure: what the producer pays per item before any queue
+/// is involved (a fresh memfd, its pages faulted in and zeroed by the kernel, one copy).
+fn create_regions(count: usize) -> Result<(), Error> {
+    let payload = vec![7u8; MIB];
+    for _ in 0..count {
+        let region = IpcSharedMemory::from_bytes(&payload);
+        assert_eq!(region.len(), MIB);
+    }
+    Ok(())
+}
+
+// ANCHOR: pool_producer
+fn produce_pooled((tx, pool, count): (queue::Sender<Payload>, BytePool, usize)) -> usize {
+    let payload: Vec<u8> = (0..MIB).map(|i| i as u8).collect();
+    let mut inline = 0;
+    for _ in 0..count {
+        let packed = pool.pack(&payload);
+        inline += usize::from(matches!(packed, Payload::Inline(_)));
+        tx.put(packed).expect("put a payload");
+    }
+    inline
+}
+// ANCHOR_END: pool_producer
+
+/// 1 MiB payloads copied into reused shared-memory slots; the queue carries slot numbers. Every
+/// payload is checked byte for byte on arrival.
+fn pooled_payloads(count: usize) -> Result<(), Error> {
+    // ANCHOR: pool_consumer
+    // Slots in use at most: 4 in the queue + 2 fetched by the consumer + 1 packed by the producer
+    // while it waits for room = 7 of 8, so a slot is always free and nothing goes inline.
+    let pool = BytePool::new(8, MIB).expect("a pool of 8 MiB");
+    let (tx, rx) = Queue::<Payload>::builder().capacity(4).batch(2).build()?;
+    let child = Process::spawn(produce_pooled, (tx, pool.clone(), count))?;
+    let expected: Vec<u8> = (0..MIB).map(|i| i as u8).collect();
+    let mut received = 0;
+    while let Some(payload) = rx.get()? {
+        assert!(
+            pool.unpack(payload)? == expected,
+            "payload {received} arrived intact"
+        );
+        received += 1;
+    }
+    assert_eq!(received, count);
+    // ANCHOR_END: pool_consumer
+    let inline = child.join()?;
+    println!("  ({inline} of {count} payloads went inline because every slot was taken)");
+    Ok(())
+}
+
+fn echo_until_hang_up(end: pipe::Connection<u64, u64>) -> u64 {
+    let mut answered = 0;
+    while let Ok(n) = end.recv() {
+        end.send(n + 1).expect("reply");
+        answered += 1;
+    }
+    answered
+}
+
+/// Latency rather than throughput: one request, wait for its reply, repeat.
+fn ping_pong(rounds: usize) -> Result<(), Error> {
+    let (parent, child_end) = pipe::pipe::<u64, u64>()?;
+    let child = Process::spawn(echo_until_hang_up, child_end)?;
+    for n in 0..rounds as u64 {
+        parent.send(n)?;
+        assert_eq!(parent.recv()?, n + 1);
+    }
+    drop(parent);
+    assert_eq!(child.join()?, rounds as u64);
+    Ok(())
+}
+
+/// The child's side of the other direction: count and check what arrives.
+fn consume_numbers(rx: queue::Receiver<u64>) -> u64 {
+    let mut expected = 0;
+    while let Some(n) = rx.get().expect("get a number") {
+        assert_eq!(n, expected, "items arrive in order from one producer");
+        expected += 1;
+    }
+    expected
+}
+
+/// The other direction: the parent (where the broker lives) produces and a child consumes, so
+/// each batch goes through a socket twice: feeder to broker (same process) and broker to child.
+fn small_messages_to_child(count: usize) -> Result<(), Error> {
+    let (tx, rx) = Queue::<u64>::unbounded()?;
+    let child = Process::spawn(consume_numbers, rx)?;
+    for n in 0..count as u64 {
+        tx.put(n)?;
+    }
+    drop(tx);
+    assert_eq!(child.join()?, count as u64, "every item arrived");
+    Ok(())
 }

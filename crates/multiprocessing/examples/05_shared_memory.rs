@@ -132,9 +132,21 @@ fn parse_options() -> anyhow::Result<Options> {
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--processes" => options.processes = value()?.parse()?,
-            "--increments" => options.increments = value()?.parse()?,
-            "--locked-increments" => options.locked_increments = value()?.parse()?,
+            "--processes" => {
+                options.processes = value()?
+                    .parse()
+                    .with_context(|| format!("{arg} takes a number"))?
+            }
+            "--increments" => {
+                options.increments = value()?
+                    .parse()
+                    .with_context(|| format!("{arg} takes a number"))?
+            }
+            "--locked-increments" => {
+                options.locked_increments = value()?
+                    .parse()
+                    .with_context(|| format!("{arg} takes a number"))?
+            }
             "--help" | "-h" => {
                 println!(
                     "usage: 05_shared_memory [--processes N (4)] [--increments N (1000000)] \

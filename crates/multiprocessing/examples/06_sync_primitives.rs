@@ -12,6 +12,8 @@
 //!   ready.
 //! - **`Condition`**: workers started in reverse order still *begin* in the order 0, 1, 2, 3,
 //!   because each one waits on a condition until a shared `turn` counter names it.
+//! - **A killed holder**: a worker takes a `Lock` and is killed (SIGKILL) while holding it. The
+//!   parent still gets the lock, at once, and its guard reports that the previous holder died.
 //!
 //! Run it:
 //!
@@ -22,7 +24,8 @@
 //!
 //! What to expect: the semaphore line reports at most 2 inside at once (normally exactly 2); the
 //! event line says every worker was woken by `set()`; the barrier line says every worker saw all
-//! setups finished; the condition line prints the start order 0, 1, 2, 3.
+//! setups finished; the condition line prints the start order 0, 1, 2, 3; the last line says the
+//! lock of the killed worker was passed on.
 //!
 //! Checked by `tests/examples.rs`:
 //!
@@ -31,13 +34,14 @@
 //! expect: ^event: 4 of 4 workers woken by set\(\)$
 //! expect: ^barrier: every worker saw 4 of 4 setups done when it started$
 //! expect: ^condition: workers began in the order \[0, 1, 2, 3\]$
+//! expect: ^lock: holder killed \(exitcode -9\); the lock passed on, previous_holder_died = true$
 //! ```
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use multiprocessing::Process;
 use multiprocessing::shared::{Array, Value};
-use multiprocessing::sync::{Barrier, Condition, Event, Semaphore};
+use multiprocessing::sync::{Barrier, Condition, Event, Lock, Semaphore};
+use multiprocessing::{Error, Process};
 use serde::{Deserialize, Serialize};
 
 /// How long a worker waits for anything before giving up (an example must not hang).
@@ -212,13 +216,50 @@ fn condition_demo(workers: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+// ANCHOR: killed_holder
+fn hold_the_lock_forever((lock, holding): (Lock, Event)) -> Result<(), String> {
+    reported((|| {
+        let _guard = lock.acquire()?;
+        holding.set()?; // tell the parent we hold it
+        loop {
+            std::thread::park(); // hold it until killed
+        }
+    })())
+}
+
+fn killed_holder_demo() -> anyhow::Result<()> {
+    let (lock, holding) = (Lock::new()?, Event::new()?);
+    let mut holder = Process::spawn(hold_the_lock_forever, (lock.clone(), holding.clone()))?;
+    if !holding.wait_timeout(PATIENCE)? {
+        bail!("the holder never took the lock");
+    }
+    holder.kill()?; // SIGKILL: no destructor, no `finally`, nothing runs in the holder
+    let exitcode = match holder.join_timeout(PATIENCE) {
+        Err(Error::Died { exitcode }) => exitcode,
+        other => bail!("expected the holder to die, got {other:?}"),
+    };
+    let guard = lock
+        .acquire_timeout(PATIENCE)?
+        .context("the lock of the killed holder never came back")?;
+    println!(
+        "lock: holder killed (exitcode {exitcode}); the lock passed on, previous_holder_died = {}",
+        guard.previous_holder_died()
+    );
+    Ok(())
+}
+// ANCHOR_END: killed_holder
+
 fn parse_workers() -> anyhow::Result<usize> {
     let mut workers = 4;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--workers" => {
-                workers = args.next().context("--workers needs a value")?.parse()?;
+                workers = args
+                    .next()
+                    .context("--workers needs a value")?
+                    .parse()
+                    .context("--workers takes a number")?;
             }
             "--help" | "-h" => {
                 println!(
@@ -243,5 +284,6 @@ fn main() -> anyhow::Result<()> {
     event_demo(workers)?;
     barrier_demo(workers)?;
     condition_demo(workers)?;
+    killed_holder_demo()?;
     Ok(())
 }

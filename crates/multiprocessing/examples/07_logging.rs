@@ -56,7 +56,7 @@ fn work(job: Job) -> Result<(), String> {
         let item = job.worker * 100 + step;
         tracing::info!(item, "step {step} of {} done", job.records);
     }
-    if job.worker % 2 == 0 {
+    if job.worker.is_multiple_of(2) {
         tracing::warn!("even workers warn once, to show the level");
     }
     Ok(())
@@ -97,8 +97,16 @@ fn parse_options() -> anyhow::Result<Options> {
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--workers" => options.workers = value()?.parse()?,
-            "--records" => options.records = value()?.parse()?,
+            "--workers" => {
+                options.workers = value()?
+                    .parse()
+                    .with_context(|| format!("{arg} takes a number"))?
+            }
+            "--records" => {
+                options.records = value()?
+                    .parse()
+                    .with_context(|| format!("{arg} takes a number"))?
+            }
             "--help" | "-h" => {
                 println!(
                     "usage: 07_logging [--workers N (3)] [--records N (3)]\n\

@@ -84,10 +84,19 @@ fn parse_options() -> anyhow::Result<Options> {
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--workers" => options.workers = value()?.parse()?,
+            "--workers" => {
+                options.workers = value()?
+                    .parse()
+                    .with_context(|| format!("{arg} takes a number"))?
+            }
             "--for" => {
-                let seconds: f64 = value()?.parse()?;
-                options.run_for = Some(Duration::try_from_secs_f64(seconds)?);
+                let seconds: f64 = value()?
+                    .parse()
+                    .with_context(|| format!("{arg} takes a number"))?;
+                options.run_for = Some(
+                    Duration::try_from_secs_f64(seconds)
+                        .with_context(|| format!("{arg} {seconds}: not a usable duration"))?,
+                );
             }
             "--help" | "-h" => {
                 println!(

@@ -1,22 +1,24 @@
 //! The start-up conversation between a parent and a child, and the child's side of it.
 //!
-//! The parent (see `process.rs`) creates an `IpcOneShotServer`, a listening Unix socket in a fresh
-//! temporary directory, and starts `/proc/self/exe` with [`BOOTSTRAP_ENV`] set to
-//! `"<parent pid>:<socket path>"`. The child's `main` calls [`init()`] first; `init` sees the
-//! variable and never returns:
+//! The parent (see `process.rs` and `startup.rs`) creates an `IpcOneShotServer`, a listening Unix
+//! socket in a fresh temporary directory, writes the header and the argument into a channel of its
+//! own, and starts `/proc/self/exe` with [`BOOTSTRAP_ENV`] set to
+//! `"<parent pid>:<exe device>:<exe inode>:<socket path>"`. The child's `main` calls [`init()`]
+//! first; `init` sees the variable and never returns:
 //!
 //! ```text
-//!  parent                                         child (same executable)
-//!  ──────                                         ──────────────────────
+//!  parent                                           child (same executable)
+//!  ──────                                           ──────────────────────
 //!  server = IpcOneShotServer::new()
-//!  spawn /proc/self/exe, env = ppid:path   ──▶    init(): PR_SET_PDEATHSIG, getppid() == ppid?
-//!  accept()  (on a helper thread)                 (to_child, from_parent) = ipc::channel()
-//!            ◀── Hello::Child { pid, to_child }── connect(path), send Hello
-//!  to_child.send(Header { name, fn, fingerprint })
-//!  to_child.send(arg: A)                    ──▶   check fingerprint, find entry::<A, R>
-//!                                                 recv A, call f(A) under catch_unwind
-//!  join(): recv Outcome<R>                  ◀──   send Outcome::Returned(R) | Panicked | Failed
-//!          wait for the exit status               exit(0) or exit(1)
+//!  (instr_tx, instr_rx) = ipc::channel()
+//!  spawn /proc/self/exe, env = ppid:dev:ino:path
+//!  instr_tx.send(Header { name, fn, fingerprint })  init(): PR_SET_PDEATHSIG, getppid() == ppid?
+//!  instr_tx.send(arg: A); spawn returns             (to_child, from_parent) = ipc::channel()
+//!  watcher: accept()           ◀── Hello::Child { pid, to_child } ── connect(path), send Hello
+//!  watcher: to_child.send(instr_rx)          ──▶   recv instr_rx, recv Header, check fingerprint
+//!                                                   find entry::<A, R>, recv A, f(A) in catch_unwind
+//!  join(): recv Outcome<R>                   ◀──   send Outcome::Returned(R) | Panicked | Failed
+//!          wait for the exit status                 exit(0) or exit(1)
 //! ```
 //!
 //! Why this shape:
@@ -24,8 +26,9 @@
 //!   memory (`IpcSender`, `IpcReceiver`, `IpcSharedMemory`, and the crate's queues and locks that wrap
 //!   them) as file descriptors *beside* the bytes. Only a real `send` moves those descriptors, so the
 //!   argument goes through a channel typed `A` (the same socket, retyped with `to_opaque().to()`).
-//! - **One socket, retyped.** The header and the argument travel on one channel in order; the
-//!   child reads the header, learns which `A` to expect from the trampoline, and reads `A`.
+//! - **One channel, retyped.** The header and the argument travel on one channel in order; the
+//!   child reads the header, learns which `A` to expect from the trampoline, and reads `A`. The
+//!   parent fills that channel before the child exists, so `spawn` need not wait for the child.
 //! - **Everything the child can report is an [`Outcome`]**: a value, a panic (message and
 //!   location, caught by a panic hook and `catch_unwind`), or a failure to decode the argument or
 //!   encode the result. Only a child that exits or is killed without reporting is a "died" case,
@@ -52,6 +55,7 @@ pub const BOOTSTRAP_ENV: &str = "MULTIPROCESSING_BOOTSTRAP";
 
 /// Test hooks for this crate's own tests (set on one child through `Builder::env`):
 /// `exit-before-connect` makes the child exit with code 3 before it connects;
+/// `hang-before-connect` makes it block forever before it connects;
 /// `corrupt-fingerprint` makes the parent send a fingerprint that cannot match.
 #[doc(hidden)]
 pub const TEST_HOOK_ENV: &str = "MULTIPROCESSING_TEST_HOOK";
@@ -97,9 +101,35 @@ static CURRENT_NAME: OnceLock<String> = OnceLock::new();
 /// ```
 pub fn init() {
     INITIALIZED.store(true, Ordering::SeqCst);
-    if let Some(value) = std::env::var_os(BOOTSTRAP_ENV) {
-        child_main(value);
+    let Some(value) = std::env::var_os(BOOTSTRAP_ENV) else {
+        quiet_checked_sends(); // the parent
+        return;
+    };
+    match BootstrapSpec::parse(value) {
+        Ok(spec) if spec.is_for_this_executable() => child_main(spec),
+        // Inherited by a different program that also uses this crate: not addressed to us.
+        Ok(_) => quiet_checked_sends(),
+        Err(problem) => {
+            eprintln!("multiprocessing: ignoring {BOOTSTRAP_ENV}: {problem}");
+            quiet_checked_sends();
+        }
     }
+}
+
+/// Wraps the panic hook so that the panic ipc-channel raises for a message with more than 64 file
+/// descriptors, which [`send_checked`] turns into [`Error::TooManyHandles`], is not also printed as
+/// if the program had crashed. Every other panic goes to the previous hook unchanged. (A hook the
+/// program installs after `init()` replaces this one; then that message is printed, nothing more.)
+fn quiet_checked_sends() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !IN_CHECKED_SEND.with(|flag| flag.get()) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Whether [`init()`] has run in this process.
@@ -117,7 +147,8 @@ pub fn current_process_name() -> &'static str {
 /// The first message on the bootstrap socket.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Hello {
-    /// From the child: its pid, and where the parent sends the header and the argument.
+    /// From the child: its pid, and a sender on which the parent hands over the receiving end of
+    /// the channel that already holds the header and the argument.
     Child { pid: u32, to_child: OpaqueIpcSender },
     /// From the parent to itself, to wake up an `accept` it gave up on (the child died first).
     Abandon,
@@ -155,43 +186,67 @@ pub(crate) struct ChildContext {
     to_parent: OpaqueIpcSender,
 }
 
-/// The parsed value of [`BOOTSTRAP_ENV`].
+/// The parsed value of [`BOOTSTRAP_ENV`]: `"<parent pid>:<exe device>:<exe inode>:<socket path>"`.
+///
+/// The executable's identity is there because a child's environment is inherited by any program
+/// the child runs: a *different* program using this crate must not take the variable for itself.
 #[derive(Debug, PartialEq)]
 struct BootstrapSpec {
     parent_pid: u32,
+    exe: (u64, u64),
     server_name: String,
 }
 
 impl BootstrapSpec {
-    fn encode(parent_pid: u32, server_name: &str) -> String {
-        format!("{parent_pid}:{server_name}")
+    fn encode(&self) -> String {
+        let (device, inode) = self.exe;
+        format!("{}:{device}:{inode}:{}", self.parent_pid, self.server_name)
     }
 
     fn parse(value: OsString) -> Result<Self, String> {
         let value = value
             .into_string()
             .map_err(|v| format!("{BOOTSTRAP_ENV} is not UTF-8: {v:?}"))?;
-        let (pid, server_name) = value
-            .split_once(':')
-            .ok_or_else(|| format!("{BOOTSTRAP_ENV}={value:?} is not \"<pid>:<path>\""))?;
-        let parent_pid = pid
-            .parse()
-            .map_err(|_| format!("{BOOTSTRAP_ENV}={value:?}: bad parent pid"))?;
+        let malformed =
+            || format!("{BOOTSTRAP_ENV}={value:?} is not \"<pid>:<dev>:<inode>:<path>\"");
+        let mut fields = value.splitn(4, ':');
+        let mut number = || -> Result<u64, String> {
+            fields
+                .next()
+                .and_then(|f| f.parse().ok())
+                .ok_or_else(malformed)
+        };
+        let parent_pid = u32::try_from(number()?).map_err(|_| malformed())?;
+        let exe = (number()?, number()?);
+        let server_name = fields
+            .next()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(malformed)?;
         Ok(BootstrapSpec {
             parent_pid,
+            exe,
             server_name: server_name.to_string(),
         })
+    }
+
+    fn is_for_this_executable(&self) -> bool {
+        crate::platform::exe_identity().is_ok_and(|exe| exe == self.exe)
     }
 }
 
 /// The value of [`BOOTSTRAP_ENV`] for a child of this process.
-pub(crate) fn bootstrap_value(server_name: &str) -> String {
-    BootstrapSpec::encode(std::process::id(), server_name)
+pub(crate) fn bootstrap_value(server_name: &str) -> Result<String, Error> {
+    Ok(BootstrapSpec {
+        parent_pid: std::process::id(),
+        exe: crate::platform::exe_identity()?,
+        server_name: server_name.to_string(),
+    }
+    .encode())
 }
 
 /// The child's whole life. Never returns.
-fn child_main(value: OsString) -> ! {
-    let code = match run_child(value) {
+fn child_main(spec: BootstrapSpec) -> ! {
+    let code = match run_child(spec) {
         Ok(code) => code,
         Err(message) => {
             eprintln!(
@@ -206,16 +261,25 @@ fn child_main(value: OsString) -> ! {
     std::process::exit(code)
 }
 
-fn run_child(value: OsString) -> Result<i32, String> {
-    let spec = BootstrapSpec::parse(value)?;
+fn run_child(spec: BootstrapSpec) -> Result<i32, String> {
     if !crate::platform::die_with_parent(spec.parent_pid)? {
         // The parent died before we could ask to die with it: nobody is waiting for us.
+        eprintln!(
+            "multiprocessing: process {} exits: its parent {} is gone (or did not start it: \
+             was {BOOTSTRAP_ENV} inherited?)",
+            std::process::id(),
+            spec.parent_pid
+        );
         return Ok(EXIT_ORPHANED);
     }
-    if test_hook().as_deref() == Some("exit-before-connect") {
-        return Ok(EXIT_TEST_HOOK);
+    match test_hook().as_deref() {
+        Some("exit-before-connect") => return Ok(EXIT_TEST_HOOK),
+        Some("hang-before-connect") => loop {
+            std::thread::park();
+        },
+        _ => {}
     }
-    let (to_child, from_parent) = ipc::channel::<Header>().map_err(|e| e.to_string())?;
+    let (to_child, from_parent) = ipc::channel::<OpaqueIpcReceiver>().map_err(|e| e.to_string())?;
     let hello_sender = IpcSender::<Hello>::connect(spec.server_name)
         .map_err(|e| format!("cannot connect to the parent: {e}"))?;
     hello_sender
@@ -224,13 +288,20 @@ fn run_child(value: OsString) -> Result<i32, String> {
             to_child: to_child.to_opaque(),
         })
         .map_err(|e| format!("cannot greet the parent: {e}"))?;
-    let header = from_parent
+    // The parent wrote the header and the argument into a channel of its own before we even
+    // started; it now hands us that channel's receiving end.
+    let instructions: IpcReceiver<Header> = from_parent
         .recv()
-        .map_err(|e| format!("no instructions from the parent: {e}"))?;
+        .map_err(|e| format!("no instructions from the parent: {e}"))?
+        .to();
+    drop(from_parent);
+    let header = instructions
+        .recv()
+        .map_err(|e| format!("no header from the parent: {e}"))?;
     let _ = CURRENT_NAME.set(header.name);
     install_panic_hook();
     let context = ChildContext {
-        from_parent: from_parent.to_opaque(),
+        from_parent: instructions.to_opaque(),
         to_parent: hello_sender.to_opaque(),
     };
     match header.function.run(header.fingerprint, context) {
@@ -315,7 +386,10 @@ pub(crate) fn send_checked<T: Serialize>(
     value: T,
     what: &str,
 ) -> Result<(), Error> {
-    match panic::catch_unwind(AssertUnwindSafe(|| sender.send(value))) {
+    IN_CHECKED_SEND.with(|flag| flag.set(true));
+    let sent = panic::catch_unwind(AssertUnwindSafe(|| sender.send(value)));
+    IN_CHECKED_SEND.with(|flag| flag.set(false));
+    match sent {
         Ok(Ok(())) => Ok(()),
         Ok(Err(IpcError::SerializationError(e))) => {
             flush_stray_handles();
@@ -341,6 +415,9 @@ fn flush_stray_handles() {
 }
 
 thread_local! {
+    /// Set while `send_checked` runs: a panic then is ipc-channel's descriptor limit, turned into
+    /// an error, and the child's hook stays quiet about it.
+    static IN_CHECKED_SEND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The location of the last panic on this thread, recorded by the hook.
     static LAST_PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
@@ -350,6 +427,9 @@ thread_local! {
 fn install_panic_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
+        if IN_CHECKED_SEND.with(|flag| flag.get()) {
+            return;
+        }
         let location = info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
@@ -384,20 +464,39 @@ mod tests {
 
     #[test]
     fn bootstrap_value_round_trips() {
-        let spec = BootstrapSpec::parse(BootstrapSpec::encode(42, "/tmp/.tmpAb/socket").into())
-            .expect("parse");
-        assert_eq!(
-            spec,
-            BootstrapSpec {
-                parent_pid: 42,
-                server_name: "/tmp/.tmpAb/socket".into()
-            }
-        );
+        let spec = BootstrapSpec {
+            parent_pid: 42,
+            exe: (2049, 77),
+            server_name: "/tmp/odd:name/socket".into(),
+        };
+        assert_eq!(BootstrapSpec::parse(spec.encode().into()), Ok(spec));
+    }
+
+    #[test]
+    fn the_variable_of_another_executable_is_not_for_us() {
+        let spec = BootstrapSpec {
+            parent_pid: 42,
+            exe: (0, 0),
+            server_name: "/tmp/x/socket".into(),
+        };
+        assert!(!spec.is_for_this_executable());
+        let ours = BootstrapSpec {
+            exe: crate::platform::exe_identity().expect("exe identity"),
+            ..spec
+        };
+        assert!(ours.is_for_this_executable());
     }
 
     #[test]
     fn malformed_bootstrap_values_are_rejected_with_a_reason() {
-        for bad in ["", "no-colon", "x:/tmp/s"] {
+        for bad in [
+            "",
+            "no-colon",
+            "x:/tmp/s",
+            "1:2:3:",
+            "1:2:/tmp/s",
+            "-1:2:3:/tmp/s",
+        ] {
             let error = BootstrapSpec::parse(bad.into()).unwrap_err();
             assert!(error.contains(BOOTSTRAP_ENV), "{error}");
         }

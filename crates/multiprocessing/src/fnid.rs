@@ -59,6 +59,7 @@ fn probe() -> u32 {
     std::hint::black_box(0x5052_4f42) // "PROB"
 }
 
+// ANCHOR: offsets
 fn anchor_address() -> usize {
     anchor as fn() -> u32 as usize
 }
@@ -70,6 +71,7 @@ fn offset_of(address: usize) -> i64 {
 fn address_at(offset: i64) -> usize {
     anchor_address().wrapping_add(offset as usize)
 }
+// ANCHOR_END: offsets
 
 /// What identifies the executable image: checked by the child before it runs anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

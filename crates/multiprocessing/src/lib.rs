@@ -37,13 +37,25 @@
 //! - [`Process`]: start a `fn(A) -> R` in a child, `join` it for its return value, `terminate`,
 //!   `kill`, `is_alive`, `exitcode`. A child's panic comes back as [`Error::Panicked`] with its
 //!   message and location; a child that was killed as [`Error::Died`].
-//! - [`Error`]: one typed error for everything that can go wrong between processes.
+//! - [`Error`]: one typed error for everything that can go wrong starting, joining or talking to
+//!   a process.
+//! - [`queue`]: [`Queue`] and [`JoinableQueue`], many producers and consumers, with an explicit end
+//!   of stream (Python's `Queue`, `JoinableQueue`).
+//! - [`pipe`](mod@pipe): two connected ends, both ways, or one way (Python's `Pipe`).
+//! - [`shared`]: a `Value` and an `Array` of atomic integers in memory every process maps.
+//! - [`sync`]: `Lock`, `RLock`, `Semaphore`, `Event`, `Condition`, `Barrier` across processes,
+//!   that survive a holder being killed.
+//! - [`logging`]: records from every process through one writer, no torn lines.
+//!
+//! All of these are handles that can travel to a child inside its argument.
 //!
 //! How it works, for the curious (each module's docs explain its part):
 //! - `bootstrap`: the start-up conversation over an `ipc_channel::ipc::IpcOneShotServer`, and the
 //!   child's side of it.
 //! - `fnid`: how the child finds the function: its offset from a fixed function in the same
 //!   executable (the one module with `unsafe` code, and why it is sound).
+//! - `startup`: the parent's side of the start-up, on a watcher thread, so that `spawn` returns
+//!   at once and a child that dies before it connects cannot hang anyone.
 //! - `spawner`: why every child is started from one long-lived thread.
 //! - `platform`: the Linux parts (`/proc/self/exe`, `PR_SET_PDEATHSIG`, pidfds).
 //!
@@ -65,10 +77,11 @@ mod process;
 pub mod queue;
 pub mod shared;
 mod spawner;
+mod startup;
 pub mod sync;
 
 pub use bootstrap::{BOOTSTRAP_ENV, TEST_HOOK_ENV, current_process_name, init};
 pub use error::Error;
-pub use process::{Builder, DEFAULT_START_TIMEOUT, Process};
 pub use pipe::{Connection, pipe};
+pub use process::{Builder, DEFAULT_START_TIMEOUT, Process};
 pub use queue::{JoinableQueue, Queue};

@@ -165,12 +165,12 @@ impl LogSender {
     /// Sends one record. If the writer has gone, the line is written to this process's stderr
     /// instead (so it is not lost) and the error is returned.
     pub fn send(&self, record: Record) -> Result<(), LogError> {
-        match self.tx.send(Packet::Record(record)) {
+        // The channel consumes what it sends and gives nothing back on failure, so keep a copy
+        // for the fallback (a few short strings: cheap next to the send itself).
+        match self.tx.send(Packet::Record(record.clone())) {
             Ok(()) => Ok(()),
-            Err(error) => {
-                if let Packet::Record(record) = undelivered(error) {
-                    eprintln!("{}", format_line(&record, None));
-                }
+            Err(_) => {
+                eprintln!("{}", format_line(&record, None));
                 Err(LogError::WriterGone)
             }
         }
@@ -204,15 +204,6 @@ impl LogSender {
             sender: self.clone(),
         }
     }
-}
-
-/// We never learn which packet failed from `IpcError`, so the fallback prints a notice.
-fn undelivered(_error: IpcError) -> Packet {
-    Packet::Record(Record::new(
-        Level::Error,
-        "multiprocessing::logging",
-        "the log writer is gone; a record could not be delivered",
-    ))
 }
 
 /// A `tracing` layer that forwards every event to a [`LogWriter`] as one [`Record`].
@@ -363,11 +354,10 @@ impl LogWriter {
 
 fn write_records(
     rx: IpcReceiver<Packet>,
-    out: impl Write,
+    mut out: impl Write,
     flushed: mpsc::Sender<(u64, WriterStats)>,
 ) {
     let started = Instant::now();
-    let mut out = io::BufWriter::new(out);
     let mut stats = WriterStats {
         records: 0,
         undecodable: 0,
@@ -379,7 +369,10 @@ fn write_records(
                 format_line(&record, Some(started.elapsed()))
             }
             Ok(Packet::Flush(token)) => {
-                if out.flush().is_err() || flushed.send((token, stats)).is_err() {
+                if let Err(error) = out.flush() {
+                    return stopped(&error);
+                }
+                if flushed.send((token, stats)).is_err() {
                     return;
                 }
                 continue;
@@ -390,11 +383,18 @@ fn write_records(
                 format!("[log writer] a message could not be decoded: {error}")
             }
         };
-        // One `write_all` per whole line: nothing else writes to `out`.
-        if writeln!(out, "{line}").is_err() {
-            return;
+        // One `write_all` of the whole line, straight to the output: no buffer in between that
+        // could split a line across two writes (where another process's stderr could land).
+        let line = line + "\n";
+        if let Err(error) = out.write_all(line.as_bytes()) {
+            return stopped(&error);
         }
     }
+}
+
+/// Says why the writer stopped. Senders fall back to their own stderr from now on.
+fn stopped(error: &io::Error) {
+    eprintln!("[log writer] stopped: the output failed ({error}); processes now log to stderr");
 }
 // ANCHOR_END: writer
 
@@ -467,6 +467,62 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_undecodable_message_is_reported_and_later_records_still_arrive() {
+        let out = Shared::default();
+        let mut writer = LogWriter::start(out.clone()).unwrap();
+        let sender = writer.sender();
+        // A sender of the wrong type on the writer's channel: its message is not a `Packet`.
+        let wrong: IpcSender<String> = sender.tx.clone().to_opaque().to();
+        wrong.send("not a log record".to_string()).unwrap();
+        sender
+            .log(Level::Info, "test", "after the bad one")
+            .unwrap();
+        let stats = writer.flush(Duration::from_secs(10)).unwrap();
+        assert_eq!(stats.undecodable, 1);
+        assert_eq!(stats.records, 1);
+        let text = out.text();
+        assert!(
+            text.contains("[log writer] a message could not be decoded"),
+            "{text}"
+        );
+        assert!(text.contains("test: after the bad one"), "{text}");
+    }
+
+    #[test]
+    fn a_record_sent_after_the_writer_stopped_is_an_error_not_a_hang() {
+        // A sender whose receiver is gone stands for a writer that stopped.
+        let (tx, rx) = ipc::channel::<Packet>().unwrap();
+        drop(rx);
+        let sender = LogSender { tx };
+        let error = sender
+            .log(Level::Warn, "test", "nobody listens")
+            .unwrap_err();
+        assert!(matches!(error, LogError::WriterGone), "{error}");
+    }
+
+    /// An output that always fails, like a full disk.
+    struct Full;
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+        }
+    }
+
+    #[test]
+    fn an_output_that_fails_stops_the_writer_and_senders_are_told() {
+        let mut writer = LogWriter::start(Full).unwrap();
+        let sender = writer.sender();
+        // The first record may still be accepted by the channel; the flush must fail.
+        let _ = sender.log(Level::Error, "test", "x".repeat(10_000).as_str());
+        let error = writer.flush(Duration::from_secs(10)).unwrap_err();
+        assert!(matches!(error, LogError::WriterGone), "{error}");
     }
 
     #[test]

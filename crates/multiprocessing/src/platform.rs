@@ -131,6 +131,7 @@ pub(crate) fn exe_code_ranges() -> Result<&'static [std::ops::Range<usize>], Err
 
 /// In a freshly started child: ask for SIGKILL when the parent dies, then make sure the parent did
 /// not die before we asked. Returns `false` if the parent is already gone.
+// ANCHOR: pdeathsig
 #[cfg(target_os = "linux")]
 pub(crate) fn die_with_parent(parent_pid: u32) -> Result<bool, String> {
     use rustix::process::{Signal, getppid, set_parent_process_death_signal};
@@ -141,6 +142,7 @@ pub(crate) fn die_with_parent(parent_pid: u32) -> Result<bool, String> {
     let current_parent = getppid().map(|pid| pid.as_raw_nonzero().get() as u32);
     Ok(current_parent == Some(parent_pid))
 }
+// ANCHOR_END: pdeathsig
 
 /// Dying with the parent (unsupported off Linux).
 #[cfg(not(target_os = "linux"))]
@@ -232,6 +234,49 @@ impl ChildHandle {
             };
         }
         poll_try_wait(child, timeout)
+    }
+}
+
+/// Tells whether a child has exited, from another thread than the one that owns its `Child`.
+#[derive(Debug)]
+pub(crate) struct ExitProbe {
+    #[cfg(target_os = "linux")]
+    pidfd: Option<rustix::fd::OwnedFd>,
+    pid: u32,
+}
+
+impl ChildHandle {
+    /// A probe for the start-up watcher (a second pidfd for the same process, when there is one).
+    pub(crate) fn exit_probe(&self) -> ExitProbe {
+        ExitProbe {
+            #[cfg(target_os = "linux")]
+            pidfd: self.pidfd.as_ref().and_then(|fd| fd.try_clone().ok()),
+            pid: self.pid,
+        }
+    }
+}
+
+impl ExitProbe {
+    /// Whether the child has exited (it may not have been reaped yet). Does not block.
+    pub(crate) fn has_exited(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(pidfd) = &self.pidfd {
+            use rustix::event::{PollFd, PollFlags, Timespec, poll};
+            let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+            let now = Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            return poll(&mut fds, Some(&now)).is_ok_and(|ready| ready > 0);
+        }
+        // Without a pidfd: a zombie (state Z) has exited; a pid without an entry was reaped.
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
+            Ok(stat) => stat
+                .rfind(')')
+                .and_then(|end| stat[end + 1..].split_whitespace().next())
+                .is_some_and(|state| state == "Z" || state == "X"),
+            Err(_) => true,
+        }
     }
 }
 

@@ -3,18 +3,11 @@
 //!
 //! # Starting
 //!
-//! [`Process::spawn`] starts the child *and* waits until the child has connected back and received
-//! its function and argument (a millisecond or so). So when `spawn` returns `Ok`, the child is
-//! running your function; everything that can go wrong before that (the OS cannot start a process,
-//! the argument cannot be serialized, the child dies or hangs during start-up) is an error *from
-//! `spawn`*, and the half-started child has been killed and reaped.
-//!
-//! A child that dies before it connects would leave the parent blocked in `accept()` forever. So
-//! `accept` runs on a helper thread that the parent can abandon: the parent waits for its answer in
-//! slices of a few milliseconds, and between slices checks whether the child has exited
-//! (`try_wait`) or the start-up deadline has passed. If so, it wakes the abandoned `accept` by
-//! connecting to its own socket and sending [`Hello::Abandon`], so the helper thread ends and the
-//! socket's directory is removed.
+//! [`Process::spawn`] checks what it can (the argument serializes, the OS starts the process),
+//! writes the function and the argument into the child's instructions channel and returns, like
+//! Python's `start()`; the watcher in `startup` finishes the conversation with the child on a thread
+//! of its own. Errors of the start-up that come later (the child died or hung before it connected)
+//! are reported by `join`. When `spawn` itself fails, the half-started child is killed and reaped.
 //!
 //! # Joining
 //!
@@ -41,10 +34,9 @@
 use std::ffi::OsString;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender, OpaqueIpcReceiver};
+use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender, OpaqueIpcReceiver};
 use ipc_channel::{IpcError, TryRecvError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -53,12 +45,10 @@ use crate::Error;
 use crate::bootstrap::{self, Header, Hello, Outcome};
 use crate::fnid::{Fingerprint, FnIdentity};
 use crate::platform::{self, ChildHandle, StopSignal};
+use crate::startup::{self, Start, StartFailure, StartReport};
 
 /// How long [`Process::spawn`] waits, by default, for a child to connect back.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How often the parent checks for a child that died during start-up.
-const START_POLL: Duration = Duration::from_millis(5);
 
 static NEXT_PROCESS_NUMBER: AtomicUsize = AtomicUsize::new(1);
 
@@ -78,14 +68,50 @@ static NEXT_PROCESS_NUMBER: AtomicUsize = AtomicUsize::new(1);
 ///     Ok(())
 /// }
 /// ```
+///
+/// # Starting
+///
+/// [`Process::spawn`] returns as soon as the operating system has started the child, like Python's
+/// `start()`: the function and its argument are already on their way, and the child picks them up
+/// when it connects back (a millisecond or so later). So a value that cannot be serialized is an
+/// error from `spawn`, and so is a child the OS cannot start; a child that dies or hangs *before*
+/// it connects back is an error from `join` ([`Error::Bootstrap`], or [`Error::Died`] if a signal
+/// killed it, or [`Error::Timeout`] after [`Builder::start_timeout`]).
+///
+/// # Joining
+///
+/// The child sends one message, its outcome, and exits. [`join`](Process::join) receives the
+/// message first and then waits for the exit: a large result is written in fragments that the child
+/// can only finish while the parent reads, so waiting for the exit first could wait forever. A
+/// channel that closes with no message means the child died: [`Error::Died`] with its exit status.
+///
+/// # Dropping
+///
+/// Python joins non-daemon children when the interpreter exits and terminates daemon ones. Rust
+/// has no interpreter exit, so each handle does it when dropped:
+/// - a **non-daemon** `Process` is joined: `drop` blocks until the child finishes. A result that
+///   was never read is thrown away (a panic was already printed by the child on its stderr; a death
+///   by a signal or by `exit` is printed by `drop` on stderr). If the child never finishes, `drop`
+///   never returns, so join or kill the children you no longer want. If the dropping thread is
+///   already panicking, `drop` kills the child instead, so a failed assertion cannot become a hang.
+/// - a **daemon** `Process` ([`Builder::daemon`]) is killed with SIGKILL and reaped.
+///
+/// Either way no zombie is left. If the parent process dies, even by SIGKILL, its children die
+/// with it (Linux's `PR_SET_PDEATHSIG`; the crate starts every child from one long-lived thread,
+/// because the kernel ties that signal to the thread that started the child).
 pub struct Process<R> {
     name: String,
     pid: u32,
     daemon: bool,
     child: Child,
     handle: ChildHandle,
+    /// The start-up watcher's report, until it has been received (see `startup`).
+    startup: Option<StartReport>,
+    /// Why the child never ran its function, once known.
+    start_failure: Option<StartFailure>,
     /// The channel the `Outcome<R>` arrives on, untyped so that `Drop` (which cannot require
-    /// `R: Deserialize`) can drain it; `None` once the outcome was read or the channel closed.
+    /// `R: Deserialize`) can drain it; `None` before start-up finished, and once the outcome was
+    /// read or the channel closed.
     results: Option<OpaqueIpcReceiver>,
     /// An outcome that was read but not yet handed out (by `join_timeout` waiting for the exit).
     outcome: Option<Outcome<R>>,
@@ -129,7 +155,7 @@ impl Builder {
     }
 
     /// A daemon process is killed when its `Process` is dropped; a non-daemon one is joined
-    /// (Python's `daemon=`, see the [module docs](self) for the details).
+    /// (Python's `daemon=`; see [`Process`], "Dropping").
     pub fn daemon(mut self, daemon: bool) -> Self {
         self.daemon = daemon;
         self
@@ -169,8 +195,8 @@ impl<R> Process<R>
 where
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// Starts a child process that runs `f(arg)` and returns once the child has received them
-    /// (Python's `Process(target=f, args=(arg,)).start()`).
+    /// Starts a child process that runs `f(arg)`, and returns as soon as the OS has started it
+    /// (Python's `Process(target=f, args=(arg,)).start()`); see "Starting" above.
     ///
     /// `f` must be a plain function (or a closure that captures nothing), because the child finds
     /// it by its address in the executable; data goes in `arg`. `arg` travels with ipc-channel's
@@ -178,8 +204,8 @@ where
     ///
     /// Errors: [`Error::NotInitialized`] if [`init()`](crate::init) was not called;
     /// [`Error::Serialization`] or [`Error::TooManyHandles`] if `arg` cannot be sent;
-    /// [`Error::Spawn`], [`Error::Bootstrap`], [`Error::Timeout`] if the child could not be
-    /// started; [`Error::SocketPathTooLong`] for a long `TMPDIR`; [`Error::Unsupported`] off Linux.
+    /// [`Error::Spawn`] if the OS could not start the child; [`Error::SocketPathTooLong`] for a
+    /// long `TMPDIR`; [`Error::Unsupported`] off Linux.
     pub fn spawn<A>(f: fn(A) -> R, arg: A) -> Result<Process<R>, Error>
     where
         A: Serialize + DeserializeOwned,
@@ -191,7 +217,9 @@ where
     ///
     /// Errors: [`Error::Panicked`] (message and location of the child's panic), [`Error::Died`]
     /// (exited or killed without a result; `exitcode` as in Python), [`Error::Serialization`]
-    /// (the result or the argument could not be decoded), [`Error::AlreadyJoined`].
+    /// (the result or the argument could not be decoded), [`Error::Bootstrap`] (the child exited
+    /// before it connected back, or refused to run), [`Error::Timeout`] (it did not connect back
+    /// within the start-up timeout, and was killed), [`Error::AlreadyJoined`].
     pub fn join(mut self) -> Result<R, Error> {
         match self.join_until(None)? {
             Some(value) => Ok(value),
@@ -259,6 +287,13 @@ where
         if self.joined {
             return Err(Error::AlreadyJoined);
         }
+        if !self.finish_start_up(deadline) {
+            return Ok(None);
+        }
+        if let Some(failure) = self.start_failure.take() {
+            self.joined = true;
+            return Err(self.start_error(failure));
+        }
         if !self.receive_outcome(deadline)? || !self.wait_for_exit(deadline)? {
             return Ok(None);
         }
@@ -272,6 +307,41 @@ where
             Some(Outcome::Failed(reason)) => Err(Error::Serialization(reason)),
             Some(Outcome::Refused(reason)) => Err(Error::Bootstrap(reason)),
             None => Err(Error::Died { exitcode }),
+        }
+    }
+
+    /// Receives the start-up watcher's report, if not yet received. `false`: deadline passed.
+    fn finish_start_up(&mut self, deadline: Option<Instant>) -> bool {
+        let Some(report) = &self.startup else {
+            return true;
+        };
+        match startup::receive(report, deadline) {
+            None => return false,
+            Some(Ok(results)) => self.results = Some(results),
+            Some(Err(failure)) => self.start_failure = Some(failure),
+        }
+        self.startup = None;
+        true
+    }
+
+    /// The error for a child that never ran its function. Kills it if it still runs, and reaps it.
+    fn start_error(&mut self, failure: StartFailure) -> Error {
+        if !matches!(failure, StartFailure::ExitedEarly) {
+            let _ = self.handle.signal(StopSignal::Kill);
+        }
+        if self.status.is_none() {
+            self.status = self.child.wait().ok();
+        }
+        let exitcode = self.status.map(platform::exitcode).unwrap_or(-1);
+        match failure {
+            StartFailure::ExitedEarly if exitcode < 0 => Error::Died { exitcode },
+            StartFailure::ExitedEarly => exited_during_start_up(self.pid, exitcode),
+            StartFailure::TimedOut(timeout) => Error::Timeout(format!(
+                "child process {} to connect back within {timeout:?} (is \
+                 multiprocessing::init() the first line of its main()?)",
+                self.pid
+            )),
+            StartFailure::Other(reason) => Error::Bootstrap(reason),
         }
     }
 
@@ -337,10 +407,21 @@ impl<R> Drop for Process<R> {
     fn drop(&mut self) {
         // Drop cannot call the bounded methods above (they need `R: Serialize + ...`, and Drop
         // impls may not add bounds), so it works on the fields directly.
-        if self.status.is_some() && self.results.is_none() {
+        if self.status.is_some() && self.results.is_none() && self.startup.is_none() {
             return;
         }
-        if self.daemon || std::thread::panicking() {
+        if let Some(report) = self.startup.take() {
+            if self.daemon || std::thread::panicking() {
+                // Dropping `report` is enough: the watcher finishes on its own once the child
+                // is gone.
+            } else {
+                match startup::receive(&report, None) {
+                    Some(Ok(results)) => self.results = Some(results),
+                    _ => self.start_failure = Some(StartFailure::ExitedEarly),
+                }
+            }
+        }
+        if self.daemon || std::thread::panicking() || self.start_failure.is_some() {
             if self.status.is_none() {
                 let _ = self.handle.signal(StopSignal::Kill);
                 self.status = self.child.wait().ok();
@@ -433,29 +514,40 @@ where
     });
 
     let (server, server_name) = IpcOneShotServer::<Hello>::new().map_err(Error::Ipc)?;
+    let (instructions, instructions_rx) = ipc::channel::<Header>().map_err(Error::Ipc)?;
     let child =
-        crate::spawner::spawn(child_command(&builder, &server_name)).map_err(Error::Spawn)?;
+        crate::spawner::spawn(child_command(&builder, &server_name)?).map_err(Error::Spawn)?;
     let pid = child.id();
     let handle = ChildHandle::new(&child);
+    let probe = handle.exit_probe();
     let mut starting = StartingChild {
         inner: Some((child, handle)),
     };
-
-    let (results, to_child) = accept_child(
+    let report = startup::watch(Start {
         server,
-        &server_name,
-        starting.child(),
-        builder.start_timeout,
-    )?;
+        server_name,
+        instructions: instructions_rx.to_opaque(),
+        pid,
+        probe,
+        timeout: builder.start_timeout,
+    })?;
+
+    // The child picks these up when it connects. A large argument fills the channel and blocks
+    // here until the child reads it; if the child dies first, the watcher drops the receiving end
+    // and the send fails instead of hanging.
     let header = Header {
         name: name.clone(),
         function,
         fingerprint,
     };
-    let headers: IpcSender<Header> = to_child.to();
-    bootstrap::send_checked(&headers, header, "the start-up header")?;
-    let arguments: IpcSender<A> = headers.to_opaque().to();
-    bootstrap::send_checked(&arguments, arg, &format!("the argument for {name}"))?;
+    let sent =
+        bootstrap::send_checked(&instructions, header, "the start-up header").and_then(|()| {
+            let arguments: IpcSender<A> = instructions.to_opaque().to();
+            bootstrap::send_checked(&arguments, arg, &format!("the argument for {name}"))
+        });
+    if let Err(error) = sent {
+        return Err(explain_failed_send(error, &report, starting.child()));
+    }
 
     let (child, handle) = starting.finish();
     Ok(Process {
@@ -464,16 +556,34 @@ where
         daemon: builder.daemon,
         child,
         handle,
-        results: Some(results.to_opaque()),
+        startup: Some(report),
+        start_failure: None,
+        results: None,
         outcome: None,
         status: None,
         joined: false,
     })
 }
 
+/// A send into the instructions channel failed: if that is because the child died during
+/// start-up, say so (the watcher knows); otherwise the send's own error is the news.
+fn explain_failed_send(error: Error, report: &StartReport, child: &mut Child) -> Error {
+    if !matches!(error, Error::Ipc(_) | Error::Disconnected) {
+        return error;
+    }
+    match startup::receive(report, Some(Instant::now() + Duration::from_secs(1))) {
+        Some(Err(StartFailure::ExitedEarly)) => match child.wait() {
+            Ok(status) => exited_during_start_up(child.id(), platform::exitcode(status)),
+            Err(_) => error,
+        },
+        _ => error,
+    }
+}
+
 /// `/proc/self/exe` with the bootstrap variable; stdin is `/dev/null` (as in Python's children),
 /// stdout and stderr are inherited.
-fn child_command(builder: &Builder, server_name: &str) -> Command {
+fn child_command(builder: &Builder, server_name: &str) -> Result<Command, Error> {
+    let bootstrap_value = bootstrap::bootstrap_value(server_name)?;
     let mut command = Command::new(platform::SELF_EXE);
     #[cfg(unix)]
     if let Some(arg0) = std::env::args_os().next() {
@@ -481,65 +591,13 @@ fn child_command(builder: &Builder, server_name: &str) -> Command {
         command.arg0(arg0);
     }
     command
-        .env(
-            bootstrap::BOOTSTRAP_ENV,
-            bootstrap::bootstrap_value(server_name),
-        )
+        .env(bootstrap::BOOTSTRAP_ENV, bootstrap_value)
         .envs(builder.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null());
-    command
+    Ok(command)
 }
 
-/// Waits for the child to connect (see the module docs): returns the child→parent channel and the
-/// sender for the parent→child channel, or an error if the child exited or the deadline passed.
-fn accept_child(
-    server: IpcOneShotServer<Hello>,
-    server_name: &str,
-    child: &mut Child,
-    timeout: Duration,
-) -> Result<(IpcReceiver<Hello>, ipc_channel::ipc::OpaqueIpcSender), Error> {
-    let (accepted, accepts) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("multiprocessing-accept".into())
-        .spawn(move || {
-            let _ = accepted.send(server.accept());
-        })
-        .map_err(Error::Spawn)?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match accepts.recv_timeout(START_POLL) {
-            Ok(Ok((receiver, Hello::Child { to_child, .. }))) => return Ok((receiver, to_child)),
-            Ok(Ok((_, Hello::Abandon))) => {
-                return Err(Error::Bootstrap("start-up was abandoned".into()));
-            }
-            Ok(Err(error)) => {
-                return Err(Error::Bootstrap(format!(
-                    "the child (pid {}) connected but did not greet: {error}",
-                    child.id()
-                )));
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Error::Bootstrap("the accept thread stopped".into()));
-            }
-        }
-        if let Some(status) = child.try_wait().map_err(Error::Ipc)? {
-            wake_abandoned_accept(server_name);
-            return Err(exited_during_start_up(child.id(), status));
-        }
-        if Instant::now() >= deadline {
-            wake_abandoned_accept(server_name);
-            return Err(Error::Timeout(format!(
-                "child process {} to connect back within {timeout:?} (is \
-                 multiprocessing::init() the first line of its main()?)",
-                child.id()
-            )));
-        }
-    }
-}
-
-fn exited_during_start_up(pid: u32, status: ExitStatus) -> Error {
-    let exitcode = platform::exitcode(status);
+fn exited_during_start_up(pid: u32, exitcode: i32) -> Error {
     let hint = match exitcode {
         bootstrap::EXIT_BOOTSTRAP_FAILED => " (its stderr says why)",
         bootstrap::EXIT_ORPHANED => " (it found its parent gone)",
@@ -551,9 +609,36 @@ fn exited_during_start_up(pid: u32, status: ExitStatus) -> Error {
     ))
 }
 
-/// Connects to our own one-shot server so that the thread blocked in its `accept` returns.
-fn wake_abandoned_accept(server_name: &str) {
-    if let Ok(sender) = IpcSender::<Hello>::connect(server_name.to_string()) {
-        let _ = sender.send(Hello::Abandon);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(x: u32) -> u32 {
+        x * 2
+    }
+
+    /// libtest's `main` never calls `init()`, so this binary is exactly the program the check is
+    /// for: a child of it would run the whole test harness again instead of `double`.
+    #[test]
+    fn spawn_without_init_is_refused_before_anything_starts() {
+        match Process::spawn(double, 1) {
+            Err(Error::NotInitialized) => {}
+            other => panic!("expected NotInitialized, got {:?}", other.map(|p| p.pid())),
+        }
+    }
+
+    #[test]
+    fn builder_defaults_and_settings() {
+        let builder = Builder::new();
+        assert_eq!(builder.start_timeout, DEFAULT_START_TIMEOUT);
+        assert!(!builder.daemon && builder.name.is_none() && builder.env.is_empty());
+        let builder = Process::builder()
+            .name("w")
+            .daemon(true)
+            .env("K", "V")
+            .start_timeout(Duration::from_secs(1));
+        assert_eq!(builder.name.as_deref(), Some("w"));
+        assert!(builder.daemon);
+        assert_eq!(builder.env, vec![("K".into(), "V".into())]);
     }
 }

@@ -7,9 +7,9 @@
 //! let (tx, rx) = Queue::<u64>::unbounded()?;   // tx: Sender<u64>, rx: Receiver<u64>
 //! ```
 //!
-//! Both kinds clone (inside a process) and travel (inside a [`Process`](crate::Process) argument,
-//! or inside a message on another channel), so there can be any number of producers and consumers
-//! in any number of processes.
+//! Both kinds clone (each clone is an independent handle: give each thread its own) and travel
+//! (inside a [`Process`](crate::Process) argument, or inside a message on another channel), so
+//! there can be any number of producers and consumers in any number of processes.
 //!
 //! # End of stream, and why `while not queue.empty()` is wrong
 //!
@@ -27,6 +27,19 @@
 //! before the producer finds the queue empty and quits having read nothing (listing 2.3 shows it
 //! happen, every time). This type has no `empty()` and no `qsize()` on purpose.
 //!
+//! # `task_done` and `join`: only on a `JoinableQueue`
+//!
+//! Python's plain `Queue` has no `task_done`; `JoinableQueue` has. The same split here is a
+//! compile-time one: a plain [`Receiver`] has no such method, so this does not compile:
+//!
+//! ```compile_fail
+//! let (_tx, rx) = multiprocessing::Queue::<u64>::unbounded().unwrap();
+//! rx.task_done(); // error[E0599]: no method named `task_done` found
+//! ```
+//!
+//! [`JoinableQueue`] returns a [`JoinableSender`] (`put`, `join`) and a [`JoinableReceiver`]
+//! (`get`, `task_done`).
+//!
 //! # How it works
 //!
 //! The process that creates the queue runs a *broker* thread that holds the items (see
@@ -35,11 +48,13 @@
 //! - A producer's `put` hands the item to a *feeder* thread in its own process (as Python's queue
 //!   does) and returns. The feeder sends whatever has piled up as **one message**: under load that
 //!   is hundreds of items per system call, when idle it is one item at once. Call
-//!   [`Sender::flush`] to wait until everything put so far has left the process; dropping the last
-//!   `Sender` of a process flushes too.
+//!   [`Sender::flush`] to wait until everything put so far has left the process; dropping a
+//!   `Sender` flushes too.
 //! - A consumer's `get` asks the broker for up to `batch` items and keeps the rest for the next
 //!   `get`. With several consumers the broker splits what it has between them, so one consumer does
 //!   not sit on a whole batch while the others idle. A dropped `Receiver` gives back what it held.
+//! - Handles in the creating process (the usual consumer: children produce, the parent collects)
+//!   get the broker's answers in memory, without serialization; see `local.rs`.
 //!
 //! # The bound
 //!
@@ -73,15 +88,23 @@
 //! Items cross as postcard bytes (ipc-channel's format; Python uses pickle). postcard is compact
 //! and not self-describing: both sides must agree on the type, which the `T` in `Queue<T>`
 //! guarantees. A `Vec<u8>` is encoded byte by byte; wrap large byte payloads in
-//! `serde_bytes::ByteBuf` (one copy) or send an `IpcSharedMemory` (no copy through the channel).
+//! `serde_bytes::ByteBuf` (one copy) or send an `IpcSharedMemory` (no copy through the channel),
+//! and for items of a megabyte or more use `batch(1)`: a bigger message only means a bigger buffer
+//! to allocate and fill (`benches/queue.rs` measured it).
+//!
+//! For many large byte payloads, a [`BytePool`] reuses a few slots of shared memory, and the queue
+//! carries only a small [`Payload`] naming the slot (see `bytes.rs`).
 
 mod broker;
+mod bytes;
+mod local;
 mod wire;
+
+pub use bytes::{BytePool, Payload};
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -94,6 +117,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Error;
 use broker::Broker;
+use local::{Doors, DownRx, Missing};
 use wire::{Config, Down, Hello, Up};
 
 /// Items per message unless [`QueueBuilder::batch`] says otherwise.
@@ -120,6 +144,10 @@ where
 
     /// A queue that holds at most `capacity` items (Python's `Queue(maxsize)`); `put` waits
     /// while it is full. See the module docs for exactly what is counted.
+    ///
+    /// `capacity` 0 counts as 1. (Python's `Queue(0)` means *unbounded*; here that is
+    /// [`Queue::unbounded`]. Rust's `sync_channel(0)` means a rendezvous, which a queue between
+    /// processes does not offer.)
     pub fn bounded(capacity: u32) -> Result<(Sender<T>, Receiver<T>), Error> {
         QueueBuilder::new().capacity(capacity).build()
     }
@@ -138,6 +166,10 @@ where
 /// plain `Queue` raises `AttributeError` at run time. Puts are sent before `put` returns (no
 /// feeder thread) and consumers fetch one item at a time, so the count `join` waits on is exact
 /// across processes.
+///
+/// As in Python, a consumer that dies between `get` and `task_done` leaves its task unfinished
+/// forever, and `join` would wait forever: use [`JoinableSender::join_timeout`] where a worker can
+/// die, and check the workers' `join` results.
 pub struct JoinableQueue<T> {
     _items: PhantomData<T>,
 }
@@ -154,7 +186,11 @@ where
 
     /// A joinable queue that holds at most `capacity` items.
     pub fn bounded(capacity: u32) -> Result<(JoinableSender<T>, JoinableReceiver<T>), Error> {
-        let (tx, rx) = QueueBuilder::new().batch(1).capacity(capacity).joinable().build()?;
+        let (tx, rx) = QueueBuilder::new()
+            .batch(1)
+            .capacity(capacity)
+            .joinable()
+            .build()?;
         Ok((JoinableSender(tx), JoinableReceiver(rx)))
     }
 }
@@ -167,7 +203,11 @@ pub struct QueueBuilder {
 
 impl QueueBuilder {
     fn new() -> Self {
-        let config = Config { capacity: None, batch: DEFAULT_BATCH, joinable: false };
+        let config = Config {
+            capacity: None,
+            batch: DEFAULT_BATCH,
+            joinable: false,
+        };
         QueueBuilder { config }
     }
 
@@ -195,18 +235,21 @@ impl QueueBuilder {
     where
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        let (producer_registry, producer_hellos) = ipc::channel::<Hello<T>>().map_err(Error::Ipc)?;
-        let (consumer_registry, consumer_hellos) = ipc::channel::<Hello<T>>().map_err(Error::Ipc)?;
+        let (producer_registry, producer_hellos) =
+            ipc::channel::<Hello<T>>().map_err(Error::Ipc)?;
+        let (consumer_registry, consumer_hellos) =
+            ipc::channel::<Hello<T>>().map_err(Error::Ipc)?;
         let mut set = IpcReceiverSet::new().map_err(Error::Ipc)?;
         let producers = set.add(producer_hellos).map_err(Error::Ipc)?;
         let consumers = set.add(consumer_hellos).map_err(Error::Ipc)?;
-        let broker = Broker::<T>::new(set, self.config, producers, consumers);
+        let doors = Doors::new();
+        let broker = Broker::<T>::new(set, self.config, Arc::clone(&doors), producers, consumers);
         thread::Builder::new()
             .name("queue-broker".into())
             .spawn(move || broker.run())
             .map_err(Error::Spawn)?;
-        let sender = Sender::from_parts(producer_registry, self.config);
-        let receiver = Receiver::from_parts(consumer_registry, self.config);
+        let sender = Sender::from_parts(producer_registry, self.config, Some(Arc::clone(&doors)));
+        let receiver = Receiver::from_parts(consumer_registry, self.config, Some(doors));
         Ok((sender, receiver))
     }
 }
@@ -216,17 +259,38 @@ impl QueueBuilder {
 
 struct Session<T> {
     up: IpcSender<Up<T>>,
-    down: IpcReceiver<Down<T>>,
+    down: DownRx<T>,
 }
 
 impl<T> Session<T>
 where
     T: Serialize + DeserializeOwned,
 {
-    fn open(registry: &IpcSender<Hello<T>>) -> Result<Self, Error> {
+    /// Opens a session; `doors` is `Some` in the process that created the queue, whose handles
+    /// are answered in-process (see `local.rs`).
+    fn open(registry: &IpcSender<Hello<T>>, doors: Option<&Arc<Doors<T>>>) -> Result<Self, Error> {
         let (up, up_rx) = ipc::channel().map_err(Error::Ipc)?;
-        let (down_tx, down) = ipc::channel().map_err(Error::Ipc)?;
-        registry.send(Hello { up: up_rx, down: down_tx }).map_err(send_error)?;
+        let (hello, down) = match doors {
+            Some(doors) => {
+                let (door, answers) = doors.open()?;
+                let hello = Hello {
+                    up: up_rx,
+                    down: None,
+                    local: Some(door),
+                };
+                (hello, DownRx::Local(answers))
+            }
+            None => {
+                let (down_tx, answers) = ipc::channel().map_err(Error::Ipc)?;
+                let hello = Hello {
+                    up: up_rx,
+                    down: Some(down_tx),
+                    local: None,
+                };
+                (hello, DownRx::Ipc(answers))
+            }
+        };
+        registry.send(hello).map_err(send_error)?;
         Ok(Session { up, down })
     }
 
@@ -240,13 +304,12 @@ where
     fn request(&self, message: Up<T>, deadline: Option<Instant>) -> Result<Option<Down<T>>, Error> {
         self.send(message)?;
         let Some(deadline) = deadline else {
-            return self.down.recv().map(Some).map_err(broker_gone);
+            return self.down.recv().map(Some);
         };
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.down.try_recv_timeout(left) {
+        match self.down.recv_until(deadline) {
             Ok(answer) => Ok(Some(answer)),
-            Err(TryRecvError::Empty) => self.cancel(),
-            Err(TryRecvError::IpcError(e)) => Err(broker_gone(e)),
+            Err(Missing::TimedOut) => self.cancel(),
+            Err(Missing::Failed(error)) => Err(error),
         }
     }
 
@@ -256,7 +319,7 @@ where
         self.send(Up::Cancel)?;
         let mut crossed = None;
         loop {
-            match self.down.recv().map_err(broker_gone)? {
+            match self.down.recv()? {
                 Down::Cancelled => return Ok(crossed),
                 answer => crossed = Some(answer),
             }
@@ -264,34 +327,51 @@ where
     }
 }
 
-/// Send, turning ipc-channel's panic on more than 64 file descriptors into an error.
+/// Receive before `deadline`. ipc-channel's timeouts count whole milliseconds and may return a
+/// little early; this waits again until the deadline has really passed.
+pub(crate) fn recv_until<M>(receiver: &IpcReceiver<M>, deadline: Instant) -> Result<M, TryRecvError>
+where
+    M: Serialize + DeserializeOwned,
+{
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match receiver.try_recv_timeout(left) {
+            Err(TryRecvError::Empty) if Instant::now() < deadline => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Send with the crate's checks (`bootstrap::send_checked`: more than 64 handles or a failed
+/// `Serialize` become errors, and leave nothing behind for the next send), and with "the other
+/// end is gone" reported as [`Error::Disconnected`] rather than as an I/O error.
 pub(crate) fn send_catching<M: Serialize>(
     sender: &IpcSender<M>,
     message: M,
     what: &str,
 ) -> Result<(), Error> {
-    match catch_unwind(AssertUnwindSafe(|| sender.send(message))) {
-        Ok(result) => result.map_err(send_error),
-        Err(_) => Err(Error::TooManyHandles { what: what.to_string() }),
-    }
+    crate::bootstrap::send_checked(sender, message, what).map_err(|error| match error {
+        Error::Ipc(e) if is_hang_up(&e) => Error::Disconnected,
+        other => other,
+    })
 }
 
-/// A failed send: the other end being gone is `Disconnected`, not an I/O mystery.
-pub(crate) fn send_error(error: IpcError) -> Error {
+fn is_hang_up(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// A failed send outside `send_catching` (the registration hello).
+fn send_error(error: IpcError) -> Error {
     match error {
-        IpcError::Io(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
-            ) =>
-        {
-            Error::Disconnected
-        }
+        IpcError::Io(e) if is_hang_up(&e) => Error::Disconnected,
         other => other.into(),
     }
 }
 
-fn broker_gone(error: IpcError) -> Error {
+pub(crate) fn broker_gone(error: IpcError) -> Error {
     match error {
         IpcError::Disconnected => Error::Disconnected,
         other => send_error(other),
@@ -307,21 +387,26 @@ fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
 // Producers.
 
 /// The producing half of a [`Queue`]: `put`, `put_timeout`, `flush`. Clone it for more producers
-/// in this process; pass it inside a [`Process`](crate::Process) argument for producers in others.
-/// When every `Sender` everywhere is gone, consumers see the end of the stream.
+/// in this process (each clone is independent: give each thread its own); pass it inside a
+/// [`Process`](crate::Process) argument for producers in others. When every `Sender` everywhere
+/// is gone, consumers see the end of the stream.
 pub struct Sender<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    inner: Arc<SenderInner<T>>,
+    inner: SenderInner<T>,
 }
 
 struct SenderInner<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    registry: IpcSender<Hello<T>>,
+    /// In a `Mutex` only because `IpcSender<Hello<T>>` is not `Sync` (the hello carries a
+    /// receiver, and ipc-channel's receivers are not `Sync`); it is locked only to clone or send.
+    registry: Mutex<IpcSender<Hello<T>>>,
     config: Config,
+    /// `Some` in the process that created the queue (see `local.rs`).
+    doors: Option<Arc<Doors<T>>>,
     state: Mutex<ProducerState<T>>,
 }
 
@@ -356,7 +441,9 @@ impl<T> PutError<T> {
 
 impl<T> fmt::Debug for PutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PutError").field("error", &self.error).finish_non_exhaustive()
+        f.debug_struct("PutError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
     }
 }
 
@@ -382,10 +469,23 @@ impl<T> Sender<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    fn from_parts(registry: IpcSender<Hello<T>>, config: Config) -> Self {
-        let state = ProducerState { session: None, credits: 0, feeder: None };
-        let inner = SenderInner { registry, config, state: Mutex::new(state) };
-        Sender { inner: Arc::new(inner) }
+    fn from_parts(
+        registry: IpcSender<Hello<T>>,
+        config: Config,
+        doors: Option<Arc<Doors<T>>>,
+    ) -> Self {
+        let state = ProducerState {
+            session: None,
+            credits: 0,
+            feeder: None,
+        };
+        let inner = SenderInner {
+            registry: Mutex::new(registry),
+            config,
+            doors,
+            state: Mutex::new(state),
+        };
+        Sender { inner }
     }
 
     /// Put an item, waiting while a bounded queue is full. Fails with [`Error::Disconnected`]
@@ -413,10 +513,16 @@ where
     fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
         let mut state = lock(&self.inner.state);
         if let Err(error) = self.reserve_room(&mut state, deadline) {
-            return Err(PutError { error, item: Some(item) });
+            return Err(PutError {
+                error,
+                item: Some(item),
+            });
         }
         if self.inner.config.joinable {
-            let session = state.session.as_ref().expect("reserve_room opened the session");
+            let session = state
+                .session
+                .as_ref()
+                .expect("reserve_room opened the session");
             // Sent before `put` returns, so a later `join` (from any process) counts it.
             return session
                 .send(Up::Items(vec![item]))
@@ -425,7 +531,12 @@ where
         if state.feeder.is_none() {
             let feeder = match self.start_feeder(&mut state) {
                 Ok(feeder) => feeder,
-                Err(error) => return Err(PutError { error, item: Some(item) }),
+                Err(error) => {
+                    return Err(PutError {
+                        error,
+                        item: Some(item),
+                    });
+                }
             };
             state.feeder = Some(feeder);
         }
@@ -434,11 +545,20 @@ where
 
     /// Open the session if needed and, in a bounded queue, take one credit (asking the broker
     /// for more, and waiting, when none is left).
-    fn reserve_room(&self, state: &mut ProducerState<T>, deadline: Option<Instant>) -> Result<(), Error> {
+    fn reserve_room(
+        &self,
+        state: &mut ProducerState<T>,
+        deadline: Option<Instant>,
+    ) -> Result<(), Error> {
         if state.session.is_none() {
-            state.session = Some(Session::open(&self.inner.registry)?);
+            state.session = Some(Session::open(
+                &lock(&self.inner.registry),
+                self.inner.doors.as_ref(),
+            )?);
         }
-        let Some(capacity) = self.inner.config.capacity else { return Ok(()) };
+        let Some(capacity) = self.inner.config.capacity else {
+            return Ok(());
+        };
         if state.credits == 0 {
             let want = (capacity / 16).clamp(1, self.inner.config.batch);
             let session = state.session.as_ref().expect("opened above");
@@ -454,7 +574,12 @@ where
     }
 
     fn start_feeder(&self, state: &mut ProducerState<T>) -> Result<Feeder<T>, Error> {
-        let up = state.session.as_ref().expect("opened by reserve_room").up.clone();
+        let up = state
+            .session
+            .as_ref()
+            .expect("opened by reserve_room")
+            .up
+            .clone();
         Feeder::start(up, self.inner.config.batch as usize)
     }
 }
@@ -467,9 +592,14 @@ impl<T> Clone for Sender<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// Another producer in this process; clones share one session and one feeder.
+    /// Another producer: its own session with the broker and its own feeder, so a clone per
+    /// thread never waits on another thread's `put`.
     fn clone(&self) -> Self {
-        Sender { inner: Arc::clone(&self.inner) }
+        Sender::from_parts(
+            lock(&self.inner.registry).clone(),
+            self.inner.config,
+            self.inner.doors.clone(),
+        )
     }
 }
 
@@ -513,17 +643,31 @@ where
             .name("queue-feeder".into())
             .spawn(move || feed_loop(&items, &up, batch, &failed))
             .map_err(Error::Spawn)?;
-        Ok(Feeder { feed, thread, failure })
+        Ok(Feeder {
+            feed,
+            thread,
+            failure,
+        })
     }
 
     fn put(&self, item: T) -> Result<(), PutError<T>> {
         if let Some(error) = self.failed() {
-            return Err(PutError { error, item: Some(item) });
+            return Err(PutError {
+                error,
+                item: Some(item),
+            });
         }
-        self.feed.send(Feed::Item(item)).map_err(|mpsc::SendError(feed)| {
-            let Feed::Item(item) = feed else { unreachable!("we sent an item") };
-            PutError { error: self.failed().unwrap_or(Error::Disconnected), item: Some(item) }
-        })
+        self.feed
+            .send(Feed::Item(item))
+            .map_err(|mpsc::SendError(feed)| {
+                let Feed::Item(item) = feed else {
+                    unreachable!("we sent an item")
+                };
+                PutError {
+                    error: self.failed().unwrap_or(Error::Disconnected),
+                    item: Some(item),
+                }
+            })
     }
 
     fn flush(&self) -> Result<(), Error> {
@@ -580,11 +724,12 @@ fn feed_loop<T: Serialize>(
                 next = feed.try_recv().ok();
             }
         }
-        if !items.is_empty() && lock(failure).is_none() {
-            if let Err(error) = send_catching(up, Up::Items(items), "a batch of queue items") {
-                // Later puts report this; items still arriving are dropped so puts never block.
-                *lock(failure) = Some(error);
-            }
+        if !items.is_empty()
+            && lock(failure).is_none()
+            && let Err(error) = send_catching(up, Up::Items(items), "a batch of queue items")
+        {
+            // Later puts report this; items still arriving are dropped so puts never block.
+            *lock(failure) = Some(error);
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
@@ -596,20 +741,24 @@ fn feed_loop<T: Serialize>(
 // Consumers.
 
 /// The consuming half of a [`Queue`]: `get`, `get_timeout`, `iter`. Clone it for more consumers
-/// in this process; pass it inside a [`Process`](crate::Process) argument for consumers in others.
+/// in this process (each clone is independent: give each thread its own); pass it inside a
+/// [`Process`](crate::Process) argument for consumers in others.
 pub struct Receiver<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    inner: Arc<ReceiverInner<T>>,
+    inner: ReceiverInner<T>,
 }
 
 struct ReceiverInner<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    registry: IpcSender<Hello<T>>,
+    /// In a `Mutex` for `Sync` (see `SenderInner`).
+    registry: Mutex<IpcSender<Hello<T>>>,
     config: Config,
+    /// `Some` in the process that created the queue (see `local.rs`).
+    doors: Option<Arc<Doors<T>>>,
     state: Mutex<ConsumerState<T>>,
 }
 
@@ -629,10 +778,24 @@ impl<T> Receiver<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    fn from_parts(registry: IpcSender<Hello<T>>, config: Config) -> Self {
-        let state = ConsumerState { session: None, fetched: VecDeque::new(), ended: false, not_done: 0 };
-        let inner = ReceiverInner { registry, config, state: Mutex::new(state) };
-        Receiver { inner: Arc::new(inner) }
+    fn from_parts(
+        registry: IpcSender<Hello<T>>,
+        config: Config,
+        doors: Option<Arc<Doors<T>>>,
+    ) -> Self {
+        let state = ConsumerState {
+            session: None,
+            fetched: VecDeque::new(),
+            ended: false,
+            not_done: 0,
+        };
+        let inner = ReceiverInner {
+            registry: Mutex::new(registry),
+            config,
+            doors,
+            state: Mutex::new(state),
+        };
+        Receiver { inner }
     }
 
     /// The next item, waiting for one as long as it takes. `Ok(None)` is the end of the stream:
@@ -650,7 +813,10 @@ where
     /// Iterate over the items until the end of the stream. An error ends the iteration after it
     /// is yielded.
     pub fn iter(&self) -> Iter<'_, T> {
-        Iter { receiver: self, done: false }
+        Iter {
+            receiver: self,
+            done: false,
+        }
     }
 
     fn get_until(&self, deadline: Option<Instant>) -> Result<Option<T>, Error> {
@@ -663,7 +829,10 @@ where
             return Ok(None);
         }
         if state.session.is_none() {
-            state.session = Some(Session::open(&self.inner.registry)?);
+            state.session = Some(Session::open(
+                &lock(&self.inner.registry),
+                self.inner.doors.as_ref(),
+            )?);
         }
         let session = state.session.as_ref().expect("opened above");
         match session.request(Up::Want(self.inner.config.batch), deadline)? {
@@ -684,9 +853,14 @@ impl<T> Clone for Receiver<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// Another consumer in this process; clones share one session and one buffer.
+    /// Another consumer: its own session with the broker and its own buffer, so a clone per
+    /// thread never waits on another thread's `get`.
     fn clone(&self) -> Self {
-        Receiver { inner: Arc::clone(&self.inner) }
+        Receiver::from_parts(
+            lock(&self.inner.registry).clone(),
+            self.inner.config,
+            self.inner.doors.clone(),
+        )
     }
 }
 
@@ -697,10 +871,10 @@ where
     /// Give back items fetched but never handed out, so another consumer gets them.
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some(session) = &state.session {
-            if !state.fetched.is_empty() {
-                let _ = session.send(Up::Return(state.fetched.drain(..).collect()));
-            }
+        if let Some(session) = &state.session
+            && !state.fetched.is_empty()
+        {
+            let _ = session.send(Up::Return(state.fetched.drain(..).collect()));
         }
     }
 }
@@ -776,7 +950,10 @@ where
     fn join_until(&self, deadline: Option<Instant>) -> Result<(), Error> {
         let mut state = lock(&self.0.inner.state);
         if state.session.is_none() {
-            state.session = Some(Session::open(&self.0.inner.registry)?);
+            state.session = Some(Session::open(
+                &lock(&self.0.inner.registry),
+                self.0.inner.doors.as_ref(),
+            )?);
         }
         let session = state.session.as_ref().expect("opened above");
         match session.request(Up::Join, deadline)? {
@@ -855,7 +1032,12 @@ where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        HandleOut { registry: &self.inner.registry, config: self.inner.config }.serialize(serializer)
+        let registry = lock(&self.inner.registry);
+        HandleOut {
+            registry: &registry,
+            config: self.inner.config,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -865,7 +1047,7 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let handle = HandleIn::<T>::deserialize(deserializer)?;
-        Ok(Sender::from_parts(handle.registry, handle.config))
+        Ok(Sender::from_parts(handle.registry, handle.config, None))
     }
 }
 
@@ -874,7 +1056,12 @@ where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        HandleOut { registry: &self.inner.registry, config: self.inner.config }.serialize(serializer)
+        let registry = lock(&self.inner.registry);
+        HandleOut {
+            registry: &registry,
+            config: self.inner.config,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -884,6 +1071,50 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let handle = HandleIn::<T>::deserialize(deserializer)?;
-        Ok(Receiver::from_parts(handle.registry, handle.config))
+        Ok(Receiver::from_parts(handle.registry, handle.config, None))
+    }
+}
+
+// Short `Debug` forms, so that structs holding handles can derive `Debug`.
+
+impl<T> fmt::Debug for Sender<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.inner.config.capacity)
+            .field("batch", &self.inner.config.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.inner.config.capacity)
+            .field("batch", &self.inner.config.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for JoinableSender<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("JoinableSender").field(&self.0).finish()
+    }
+}
+
+impl<T> fmt::Debug for JoinableReceiver<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("JoinableReceiver").field(&self.0).finish()
     }
 }

@@ -393,6 +393,22 @@ mod tests {
     }
 
     #[test]
+    fn a_received_region_of_the_wrong_size_is_a_clear_error() {
+        let (tx, rx) = ipc_channel::ipc::channel::<Array>().unwrap();
+        // The same channel, read as a channel of `Value`s: a 3-slot region must be refused.
+        let rx: ipc_channel::ipc::IpcReceiver<Value> = rx.to_opaque().to();
+        tx.send(Array::zeroed(3).unwrap()).unwrap();
+        let error = rx
+            .recv()
+            .expect_err("a 3-slot region was accepted as a Value");
+        // postcard keeps only "deserialization error", not our message, through ipc-channel.
+        assert!(
+            matches!(error, ipc_channel::IpcError::SerializationError(_)),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn an_empty_array_is_allowed() {
         let array = Array::zeroed(0).unwrap();
         assert!(array.is_empty());

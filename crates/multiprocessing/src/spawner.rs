@@ -38,6 +38,7 @@ pub(crate) fn spawn(command: Command) -> io::Result<Child> {
         .map_err(|_| io::Error::other("the multiprocessing spawner thread has stopped"))?
 }
 
+// ANCHOR: spawner
 fn start_spawner_thread() -> Result<mpsc::Sender<Request>, String> {
     let (requests, incoming) = mpsc::channel::<Request>();
     std::thread::Builder::new()
@@ -51,3 +52,4 @@ fn start_spawner_thread() -> Result<mpsc::Sender<Request>, String> {
         .map_err(|e| format!("cannot start the multiprocessing spawner thread: {e}"))?;
     Ok(requests)
 }
+// ANCHOR_END: spawner

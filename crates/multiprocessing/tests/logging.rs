@@ -18,10 +18,7 @@ const PAYLOAD: usize = 200;
 fn main() -> ExitCode {
     multiprocessing::init();
     sync_harness::run(
-        &[(
-            "every_record_arrives_whole_and_attributed",
-            every_record_arrives_whole_and_attributed,
-        )],
+        tests![every_record_arrives_whole_and_attributed,],
         Duration::from_secs(90),
     )
 }

@@ -42,8 +42,20 @@ fn main() {
             child_exit_without_result_is_died_with_its_code,
         ),
         (
-            "child_dying_before_connecting_fails_spawn",
-            child_dying_before_connecting_fails_spawn,
+            "child_dying_before_connecting_fails_join",
+            child_dying_before_connecting_fails_join,
+        ),
+        (
+            "child_dying_before_reading_a_large_argument_fails_spawn_or_join",
+            child_dying_before_reading_a_large_argument_fails_spawn_or_join,
+        ),
+        (
+            "child_hanging_before_connecting_times_out_and_is_killed",
+            child_hanging_before_connecting_times_out_and_is_killed,
+        ),
+        (
+            "terminate_during_start_up_is_died_minus_15",
+            terminate_during_start_up_is_died_minus_15,
         ),
         (
             "fingerprint_mismatch_is_refused",
@@ -79,6 +91,14 @@ fn main() {
             dropping_a_non_daemon_joins_it,
         ),
         ("dropping_a_daemon_kills_it", dropping_a_daemon_kills_it),
+        (
+            "children_outlive_the_thread_that_spawned_them",
+            children_outlive_the_thread_that_spawned_them,
+        ),
+        (
+            "result_survives_reaping_before_join",
+            result_survives_reaping_before_join,
+        ),
         (
             "ipc_channels_travel_inside_arguments",
             ipc_channels_travel_inside_arguments,
@@ -208,20 +228,26 @@ fn exits_with(code: i32) -> u32 {
     std::process::exit(code)
 }
 
+/// Reports its pid, then blocks until a signal ends it. It holds nothing that belongs to its
+/// parent, so only a signal (the parent-death signal, in the test) can end it.
+fn block_until_killed(report: IpcSender<u32>) -> u32 {
+    report.send(std::process::id()).expect("report start");
+    loop {
+        std::thread::park();
+    }
+}
+
 /// Starts a grandchild that blocks forever, reports its pid, then blocks itself.
 fn spawn_grandchild(report: IpcSender<u32>) -> u32 {
     let (started, started_rx) = ipc::channel().expect("channel");
-    let (_release, release_rx) = ipc::channel::<u32>().expect("channel");
     let grandchild = Process::builder()
         .daemon(true)
-        .spawn(wait_for_release, (started, release_rx))
+        .spawn(block_until_killed, started)
         .expect("spawn grandchild");
     let grandchild_pid: u32 = started_rx.recv().expect("grandchild started");
     assert_eq!(grandchild_pid, grandchild.pid());
     report.send(grandchild_pid).expect("report grandchild");
-    // Block until killed: nobody ever sends on `_release`.
-    let (_never, never_rx) = ipc::channel::<u32>().expect("channel");
-    never_rx.recv().unwrap_or(0)
+    block_until_killed(report)
 }
 
 /// Tries to start a process and returns the error's message (or "started").
@@ -376,13 +402,13 @@ fn child_exit_without_result_is_died_with_its_code() {
     }
 }
 
-fn child_dying_before_connecting_fails_spawn() {
+fn child_dying_before_connecting_fails_join() {
     let started = Instant::now();
-    let result = Process::builder()
+    let child = Process::builder()
         .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
-        .start_timeout(JOIN_DEADLINE)
-        .spawn(square, 3);
-    match result {
+        .spawn(square, 3)
+        .expect("spawn returns before the child connects");
+    match join(child) {
         Err(Error::Bootstrap(message)) => {
             assert!(
                 message.contains("exited with code 3 before connecting"),
@@ -395,6 +421,52 @@ fn child_dying_before_connecting_fails_spawn() {
         started.elapsed() < JOIN_DEADLINE,
         "the death was noticed, not the deadline"
     );
+}
+
+/// A 4 MiB argument does not fit in the socket's buffer, so `spawn` blocks until the child reads
+/// it; a child that dies first must turn that into an error, not a hang.
+fn child_dying_before_reading_a_large_argument_fails_spawn_or_join() {
+    let result = Process::builder()
+        .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
+        .spawn(count_bytes, vec![7_u8; 4 << 20]);
+    let error = match result {
+        Err(error) => error,
+        Ok(child) => join(child).expect_err("the child never read its argument"),
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("exited with code 3 before connecting"),
+        "{error}"
+    );
+}
+
+fn child_hanging_before_connecting_times_out_and_is_killed() {
+    let mut child = Process::builder()
+        .env(multiprocessing::TEST_HOOK_ENV, "hang-before-connect")
+        .start_timeout(Duration::from_millis(300))
+        .spawn(square, 3)
+        .expect("spawn");
+    match child.join_timeout(JOIN_DEADLINE) {
+        Err(Error::Timeout(what)) => assert!(what.contains("connect back"), "{what}"),
+        other => panic!("expected a start-up Timeout, got {other:?}"),
+    }
+    assert_eq!(child.exitcode(), Some(-9), "the hung child was killed");
+}
+
+fn terminate_during_start_up_is_died_minus_15() {
+    let (started, _started_rx) = ipc::channel().expect("channel");
+    let (_release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let child = Process::spawn(wait_for_release, (started, release_rx)).expect("spawn");
+    child.terminate().expect("terminate at once");
+    match join(child) {
+        Err(Error::Died { exitcode: -15 }) => {}
+        other => panic!("expected Died {{ exitcode: -15 }}, got {other:?}"),
+    }
+}
+
+fn count_bytes(bytes: Vec<u8>) -> usize {
+    bytes.len()
 }
 
 fn fingerprint_mismatch_is_refused() {
@@ -414,6 +486,10 @@ fn children_die_with_a_sigkilled_parent() {
     let (report, report_rx) = ipc::channel().expect("channel");
     let middle = Process::spawn(spawn_grandchild, report).expect("spawn");
     let grandchild = recv(&report_rx, "the grandchild's pid");
+    assert_eq!(
+        recv(&report_rx, "the middle process to block"),
+        middle.pid()
+    );
     assert!(is_running(grandchild), "grandchild {grandchild} runs");
     middle.kill().expect("kill the middle process");
     match join(middle) {
@@ -422,11 +498,18 @@ fn children_die_with_a_sigkilled_parent() {
     }
     let deadline = Instant::now() + Duration::from_secs(1);
     while is_running(grandchild) {
-        assert!(
-            Instant::now() < deadline,
-            "grandchild {grandchild} still runs 1 s after its parent was killed"
-        );
+        if Instant::now() >= deadline {
+            kill_by_pid(grandchild);
+            panic!("grandchild {grandchild} still ran 1 s after its parent was killed");
+        }
         std::thread::yield_now();
+    }
+}
+
+/// Clean-up for a failure path: the grandchild is not our child, so no `Process` handle can kill it.
+fn kill_by_pid(pid: u32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
 }
 
@@ -589,4 +672,38 @@ fn ipc_channels_travel_inside_arguments() {
         "hello through a channel that crossed into me"
     );
     assert_eq!(join(child).expect("join"), 7);
+}
+
+/// PR_SET_PDEATHSIG fires when the *thread* that forked a child ends. The crate forks from its own
+/// long-lived thread, so a child started from a thread that has finished keeps running.
+fn children_outlive_the_thread_that_spawned_them() {
+    let (started, started_rx) = ipc::channel().expect("channel");
+    let (release, release_rx) = ipc::channel::<u32>().expect("channel");
+    let child = std::thread::spawn(move || {
+        Process::spawn(wait_for_release, (started, release_rx)).expect("spawn")
+    })
+    .join()
+    .expect("the spawning thread finished");
+    let pid = recv(&started_rx, "the child to start");
+    assert!(
+        is_running(pid),
+        "the child survived the end of its spawning thread"
+    );
+    release.send(11).expect("release");
+    assert_eq!(join(child).expect("join"), 11);
+}
+
+/// `exitcode()` reaps the child; the result it sent before exiting is still delivered by `join`.
+fn result_survives_reaping_before_join() {
+    let mut child = Process::spawn(square, 12).expect("spawn");
+    let deadline = Instant::now() + JOIN_DEADLINE;
+    while child.exitcode().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the child did not exit within {JOIN_DEADLINE:?}"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(child.exitcode(), Some(0));
+    assert_eq!(join(child).expect("join"), 144);
 }

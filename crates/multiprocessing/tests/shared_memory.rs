@@ -15,19 +15,10 @@ const DEADLINE: Duration = Duration::from_secs(20);
 fn main() -> ExitCode {
     multiprocessing::init();
     sync_harness::run(
-        &[
-            (
-                "a_childs_write_is_seen_by_the_parent",
-                a_childs_write_is_seen_by_the_parent,
-            ),
-            (
-                "a_parents_write_is_seen_by_the_child",
-                a_parents_write_is_seen_by_the_child,
-            ),
-            (
-                "fetch_add_from_four_processes_is_exact",
-                fetch_add_from_four_processes_is_exact,
-            ),
+        tests![
+            a_childs_write_is_seen_by_the_parent,
+            a_parents_write_is_seen_by_the_child,
+            fetch_add_from_four_processes_is_exact,
         ],
         Duration::from_secs(60),
     )

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use multiprocessing::shared::Value;
-use multiprocessing::sync::{Barrier, Condition, Event, Lock, Semaphore, SyncError};
+use multiprocessing::sync::{Barrier, Condition, Event, Lock, RLock, Semaphore, SyncError};
 use multiprocessing::{Error, Process};
 use serde::{Deserialize, Serialize};
 
@@ -20,40 +20,17 @@ const DEADLINE: Duration = Duration::from_secs(20);
 fn main() -> ExitCode {
     multiprocessing::init();
     sync_harness::run(
-        &[
-            (
-                "a_lock_makes_read_modify_write_exact",
-                a_lock_makes_read_modify_write_exact,
-            ),
-            (
-                "a_killed_lock_holder_releases_the_lock",
-                a_killed_lock_holder_releases_the_lock,
-            ),
-            (
-                "a_killed_permit_holder_returns_the_permit",
-                a_killed_permit_holder_returns_the_permit,
-            ),
-            ("a_semaphore_limits_processes", a_semaphore_limits_processes),
-            (
-                "an_event_wakes_a_process_and_times_out",
-                an_event_wakes_a_process_and_times_out,
-            ),
-            (
-                "a_condition_notify_wakes_a_process",
-                a_condition_notify_wakes_a_process,
-            ),
-            (
-                "a_barrier_releases_every_process",
-                a_barrier_releases_every_process,
-            ),
-            (
-                "a_killed_barrier_party_breaks_the_barrier",
-                a_killed_barrier_party_breaks_the_barrier,
-            ),
-            (
-                "a_primitive_whose_broker_exited_errors",
-                a_primitive_whose_broker_exited_errors,
-            ),
+        tests![
+            a_lock_makes_read_modify_write_exact,
+            a_killed_lock_holder_releases_the_lock,
+            a_killed_rlock_holder_releases_every_level,
+            a_killed_permit_holder_returns_the_permit,
+            a_semaphore_limits_processes,
+            an_event_wakes_a_process_and_times_out,
+            a_condition_notify_wakes_a_process,
+            a_barrier_releases_every_process,
+            a_killed_barrier_party_breaks_the_barrier,
+            a_primitive_whose_broker_exited_errors,
         ],
         Duration::from_secs(60),
     )
@@ -140,6 +117,13 @@ fn hold_lock_until_killed(job: Holder<Lock>) {
     let _ = job.never.wait(); // killed here
 }
 
+fn hold_rlock_twice_until_killed(job: Holder<RLock>) {
+    let _outer = job.primitive.acquire().expect("acquire");
+    let _inner = job.primitive.acquire().expect("re-acquire");
+    job.holding.set().expect("set");
+    let _ = job.never.wait();
+}
+
 fn hold_permit_until_killed(job: Holder<Semaphore>) {
     let _permit = job.primitive.acquire().expect("acquire");
     job.holding.set().expect("set");
@@ -177,6 +161,30 @@ fn a_killed_lock_holder_releases_the_lock() {
         guard.previous_holder_died(),
         "the new holder was not told the old one died"
     );
+}
+
+fn a_killed_rlock_holder_releases_every_level() {
+    let lock = RLock::new().unwrap();
+    let (holding, never) = (Event::new().unwrap(), Event::new().unwrap());
+    let job = Holder {
+        primitive: lock.clone(),
+        holding: holding.clone(),
+        never,
+    };
+    let holder = daemon("rlock-holder", hold_rlock_twice_until_killed, job);
+    wait_for_holding(&holding);
+    let early = lock.acquire_timeout(Duration::ZERO).unwrap();
+    assert!(
+        early.is_none(),
+        "the RLock was free while the child held it"
+    );
+    holder.kill().unwrap();
+    join_killed(holder);
+    let guard = lock
+        .acquire_timeout(DEADLINE)
+        .unwrap()
+        .expect("an RLock held twice by a killed process was not released");
+    assert!(guard.previous_holder_died());
 }
 
 fn a_killed_permit_holder_returns_the_permit() {

@@ -137,8 +137,14 @@ fn load_client(round_trips: usize) {
                 let (reader, mut writer) = stream.into_split();
                 let mut reader = BufReader::new(reader);
                 while let Ok(frame) = read_frame_async(&mut reader).await {
-                    let Some(reply) = reply_to(&frame) else { return };
-                    if writer.write_all(&reply.to_bytes()).await.is_err() || reply.close {
+                    let Some(reply) = reply_to(&frame) else {
+                        return;
+                    };
+                    if writer.write_all(&reply.to_bytes()).await.is_err() {
+                        return;
+                    }
+                    if reply.close {
+                        let _ = writer.shutdown().await;
                         return;
                     }
                 }

@@ -9,7 +9,7 @@
 //!   latency, large files streamed with a `Content-Length` (for progress bars), error statuses, a
 //!   request that never answers (for timeouts), an echo, and counters of requests served, in flight
 //!   and at peak (so a test can prove a concurrency limit was reached and never exceeded).
-//! - [`line`]: the line protocol every chapter's TCP server speaks, as a pure function plus bounded
+//! - [`line`](mod@line): the line protocol every chapter's TCP server speaks, as a pure function plus bounded
 //!   framing, and a blocking client with deadlines.
 //! - [`load`]: a load client that opens `C` connections × `R` round trips against such a server,
 //!   checks every reply, and reports round trips per second.

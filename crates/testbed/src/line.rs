@@ -30,6 +30,19 @@
 //!
 //! A connection that ends in the middle of a line is an error (`UnexpectedEof`), not a request: a
 //! cut-off `ECHO hel` must not be answered as if the client had meant it.
+//!
+//! # Writing a server with it
+//!
+//! The loop is the same in every concurrency model: `read_frame` (or `read_frame_async`), pass the
+//! frame to [`reply_to`], write [`Reply::to_bytes`], stop when the reply says `close` or the frame
+//! was `Eof`. Two details matter for correctness:
+//!
+//! - Bound the idle time too (a read timeout, or `tokio::time::timeout` around the read): framing
+//!   bounds the memory one client costs, not how long it may hold a connection.
+//! - After `ERR line too long` the rest of the long line is still unread. Closing a socket with
+//!   unread input makes the kernel send a reset, which can destroy the reply before the client
+//!   reads it. Shut down the write side first (`shutdown(Write)`), so the reply and a clean end of
+//!   stream go out, then close.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -218,7 +218,12 @@ fn serve_one_connection() -> SocketAddr {
             let Some(reply) = reply_to(&frame) else {
                 return;
             };
-            if writer.write_all(&reply.to_bytes()).is_err() || reply.close {
+            if writer.write_all(&reply.to_bytes()).is_err() {
+                return;
+            }
+            if reply.close {
+                // Send the end of stream before closing (see the `line` module docs).
+                let _ = writer.shutdown(std::net::Shutdown::Write);
                 return;
             }
         }

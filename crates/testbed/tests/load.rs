@@ -67,10 +67,10 @@ async fn serve(stream: TcpStream, requests: Arc<AtomicUsize>, fault: Fault) {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     while let Ok(frame) = read_frame_async(&mut reader).await {
-        let number = requests.fetch_add(1, Ordering::SeqCst);
         let Some(mut reply) = reply_to(&frame) else {
             return;
         };
+        let number = requests.fetch_add(1, Ordering::SeqCst);
         match fault {
             Fault::Correct => {}
             Fault::WrongReplyAt(n) if n == number => reply.text = "WRONG ON PURPOSE".into(),
@@ -84,7 +84,11 @@ async fn serve(stream: TcpStream, requests: Arc<AtomicUsize>, fault: Fault) {
             }
             _ => {}
         }
-        if writer.write_all(&reply.to_bytes()).await.is_err() || reply.close {
+        if writer.write_all(&reply.to_bytes()).await.is_err() {
+            return;
+        }
+        if reply.close {
+            let _ = writer.shutdown().await;
             return;
         }
     }

@@ -16,7 +16,11 @@
 //! cargo run -p threading --example 12_thread_server
 //! cargo run -p threading --example 12_thread_server -- --addr 127.0.0.1:0 --max-connections 2
 //! printf 'PING\nECHO hello\nQUIT\n' | nc 127.0.0.1 8000
+//! cargo run --release -p threading --example 12_thread_server -- --addr 127.0.0.1:0 --measure 50
 //! ```
+//!
+//! The last one measures: it runs the `testbed` load client against the server (50 connections
+//! here, 1000 checked round trips each), prints round trips per second, and shuts down.
 //!
 //! What to expect: `listening on 127.0.0.1:8000` (with port 0, the port the system picked), then
 //! nothing until Ctrl-C, then a line such as `shut down in 1.2 ms: 3 served, 0 turned away, 0 idle
@@ -32,10 +36,12 @@
 //! expect: ^shut down in .*: \d+ served, 0 turned away, 0 idle timeouts, 0 broken
 //! ```
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use testbed::load::{self, LoadConfig};
 use threading::server::{self, ServerConfig};
 
 /// A thread-per-connection server for the testbed line protocol (PING, ECHO <text>, QUIT). Runs
@@ -51,6 +57,11 @@ struct Args {
     /// Seconds a client may stay silent before it is disconnected.
     #[arg(long, default_value_t = 30)]
     idle_timeout: u64,
+    /// Measure instead of waiting for a signal: run the testbed load client against the server with
+    /// this many connections (1000 round trips each, every reply checked), print round trips per
+    /// second, and shut down.
+    #[arg(long, value_name = "CONNECTIONS")]
+    measure: Option<usize>,
 }
 
 // ANCHOR: main
@@ -72,9 +83,12 @@ fn main() -> Result<()> {
     let server = server::spawn(args.addr.as_str(), config)?;
     println!("listening on {}", server.local_addr());
 
-    stop_requested
-        .recv()
-        .context("the signal handler's channel closed")?;
+    match args.measure {
+        Some(connections) => measure(server.local_addr(), connections)?,
+        None => stop_requested
+            .recv()
+            .context("the signal handler's channel closed")?,
+    }
     let report = server.shutdown()?;
     let stats = report.stats;
     println!(
@@ -89,3 +103,21 @@ fn main() -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: main
+
+/// Loads the server with `connections` clients of 1000 round trips each and prints the rate.
+fn measure(addr: SocketAddr, connections: usize) -> Result<()> {
+    let config = LoadConfig {
+        connections,
+        round_trips: 1000,
+        timeout: Duration::from_secs(10),
+    };
+    let report = load::run(addr, &config)?;
+    println!(
+        "{} round trips over {} connections in {:.2?}: {:.0} per second",
+        report.round_trips,
+        report.connections,
+        report.elapsed,
+        report.per_second()
+    );
+    Ok(())
+}

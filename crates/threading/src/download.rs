@@ -10,9 +10,9 @@
 //! (a `&mut bool` cannot be shared, and a `static mut` needs `unsafe`), because nothing would make
 //! the write on one thread visible to the other. The counter uses `Ordering::Relaxed`: it carries no
 //! other data, so no ordering with other memory is needed, only a value that is never torn. The
-//! *final* value is read after the downloading thread has been joined (or has sent its result on a
-//! channel), and a join is a synchronization point: after it, every write the thread made is
-//! visible, so the last reading is exact. "Is it finished?" is answered by that join or channel, not
+//! *final* value is read after the downloading thread has been joined (or after a channel it held
+//! has disconnected), and both are synchronization points: after them, every write the thread made
+//! is visible, so the last reading is exact. "Is it finished?" is answered by that join or channel, not
 //! by a second flag that could disagree with the counter.
 //!
 //! **The body is streamed, never held in memory.** [`Downloader::download_to_writer`] copies the
@@ -23,11 +23,16 @@
 //!
 //! **A file is either complete or absent.** [`Downloader::download_to_file`] writes into a temporary
 //! file in the target's own directory and renames it over the target only when every byte has
-//! arrived and reached the disk (`fsync`). A rename within one file system is atomic: a reader sees
+//! arrived and reached the disk (`fsync`; see [`Downloader::sync_before_rename`]). A rename within one file system is atomic: a reader sees
 //! the old file or the new one, never half of it. On any error (a 404, a refused connection, a
 //! connection cut mid-body, a timeout, a full disk) the temporary file is dropped, which deletes it,
 //! and the target is untouched. (If the process is killed outright, no destructor runs; the
 //! leftover is a hidden `.NAME.*.part` file beside the target, never a truncated `NAME`.)
+//!
+//! **Cancelling is a flag, and that is fine here.** [`Progress::cancel`] sets an `AtomicBool` that
+//! the copy loop checks before each chunk. Nobody waits for this flag (the loop only glances at it
+//! between chunks), so it needs no channel or condition variable; contrast "finished", which the
+//! progress display does wait for, and which the listing signals by dropping a channel's sender.
 //!
 //! # Errors
 //!
@@ -35,8 +40,7 @@
 //! react (retry on [`Timeout`](DownloadError::Timeout), give up on a 404) and a person can read it.
 //! The message says what failed; the underlying cause (the operating system's "connection
 //! refused", "no space left on device") is the error's `source()`, which `anyhow` prints as "Caused
-//! by".
-//! A body that ends early is always an error: hyper (under reqwest) reports a connection that
+//! by". A body that ends early is always an error: hyper (under reqwest) reports a connection that
 //! closes before `Content-Length` bytes, and the copy loop checks the count again itself.
 //!
 //! # Timeouts
@@ -63,7 +67,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
@@ -89,6 +93,8 @@ const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 #[derive(Debug, Default)]
 pub struct Progress {
     received: AtomicU64,
+    /// Set by [`Progress::cancel`] from any thread; the download checks it between chunks.
+    cancelled: AtomicBool,
     /// Set once, when the headers arrive: `Some(n)` with a `Content-Length`, `None` without one.
     /// Unset (`get()` is `None`) while the request is still waiting for the headers.
     total: OnceLock<Option<u64>>,
@@ -114,6 +120,18 @@ impl Progress {
     /// Whether the response headers have arrived (and so whether [`total`](Self::total) is final).
     pub fn headers_received(&self) -> bool {
         self.total.get().is_some()
+    }
+
+    /// Asks the download to stop (from any thread: a Ctrl-C handler, a "Cancel" button). It stops
+    /// before its next chunk with [`DownloadError::Cancelled`] and cleans up like any failure. A
+    /// download blocked waiting for data notices when the data or the timeout arrives.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`cancel`](Self::cancel) has been called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     fn record_total(&self, total: Option<u64>) {
@@ -187,6 +205,14 @@ pub enum DownloadError {
         /// Bytes of the body received before it stalled.
         received: u64,
     },
+    /// [`Progress::cancel`] was called.
+    #[error("download of {url} cancelled after {received} bytes")]
+    Cancelled {
+        /// The URL requested.
+        url: String,
+        /// Bytes received before the cancellation.
+        received: u64,
+    },
     /// The request failed in some other way before a response arrived (for example, a protocol
     /// error).
     #[error("request to {url} failed")]
@@ -212,13 +238,20 @@ pub enum DownloadError {
         source: io::Error,
     },
     /// Writing the body failed; a full disk is `source.kind() == ErrorKind::StorageFull`.
-    #[error("could not write the download to {path}")]
+    #[error("could not write the download to {}", written_to(.path.as_deref()))]
     Write {
-        /// Where the bytes were going (the target, not the temporary file).
-        path: PathBuf,
+        /// The target file (not the temporary one); `None` for
+        /// [`download_to_writer`](Downloader::download_to_writer).
+        path: Option<PathBuf>,
         /// The operating system's error.
         #[source]
         source: io::Error,
+    },
+    /// Something other than a regular file exists at the target (a directory, a device).
+    #[error("{path} exists and is not a regular file; refusing to replace it")]
+    TargetNotAFile {
+        /// The target path.
+        path: PathBuf,
     },
     /// The temporary file next to the target could not be created (a missing directory, no
     /// permission).
@@ -242,6 +275,13 @@ pub enum DownloadError {
     },
 }
 
+fn written_to(path: Option<&Path>) -> String {
+    match path {
+        Some(path) => path.display().to_string(),
+        None => "the writer".to_owned(),
+    }
+}
+
 fn of_expected(expected: Option<u64>) -> String {
     match expected {
         Some(total) => format!(" of {total}"),
@@ -257,6 +297,7 @@ fn of_expected(expected: Option<u64>) -> String {
 pub struct Downloader {
     client: Client,
     timeout: Duration,
+    sync_before_rename: bool,
 }
 
 impl Downloader {
@@ -272,13 +313,28 @@ impl Downloader {
             .timeout(timeout)
             .build()
             .map_err(DownloadError::Client)?;
-        Ok(Downloader { client, timeout })
+        Ok(Downloader {
+            client,
+            timeout,
+            sync_before_rename: true,
+        })
+    }
+
+    /// Whether [`download_to_file`](Self::download_to_file) waits for the bytes to reach the disk
+    /// (`fsync`) before renaming the file into place. On by default: without it, a power cut soon
+    /// after the rename can leave the new name on an empty or partial file. Turn it off for
+    /// scratch files, or to measure the download without the disk's flush.
+    pub fn sync_before_rename(mut self, sync: bool) -> Downloader {
+        self.sync_before_rename = sync;
+        self
     }
 
     /// Downloads `url` to the file `target`, atomically: on success `target` holds the whole body;
     /// on any error it is untouched and no temporary file remains.
     ///
-    /// The directory of `target` must exist. An existing `target` is replaced.
+    /// The directory of `target` must exist. An existing regular file at `target` is replaced;
+    /// anything else there (a directory, a device such as `/dev/null`) is refused with
+    /// [`DownloadError::TargetNotAFile`], since the rename would replace it.
     pub fn download_to_file(
         &self,
         url: &str,
@@ -299,21 +355,24 @@ impl Downloader {
         writer_for: impl FnOnce(&File) -> io::Result<W>,
     ) -> Result<DownloadSummary, DownloadError> {
         let started = Instant::now();
+        refuse_non_file_target(target)?;
         let staged = create_staging_file(target)?;
         let mut writer = writer_for(staged.as_file()).map_err(|source| DownloadError::Write {
-            path: target.to_path_buf(),
+            path: Some(target.to_path_buf()),
             source,
         })?;
-        let mut summary = self.download_to_writer_at(url, &mut writer, target, progress)?;
+        let mut summary = self.download_to_writer_at(url, &mut writer, Some(target), progress)?;
         drop(writer);
         // Make the bytes durable before the rename makes them visible under the real name.
-        staged
-            .as_file()
-            .sync_all()
-            .map_err(|source| DownloadError::Write {
-                path: target.to_path_buf(),
-                source,
-            })?;
+        if self.sync_before_rename {
+            staged
+                .as_file()
+                .sync_all()
+                .map_err(|source| DownloadError::Write {
+                    path: Some(target.to_path_buf()),
+                    source,
+                })?;
+        }
         staged
             .persist(target)
             .map_err(|error| DownloadError::Persist {
@@ -336,14 +395,14 @@ impl Downloader {
         writer: W,
         progress: &Progress,
     ) -> Result<DownloadSummary, DownloadError> {
-        self.download_to_writer_at(url, writer, Path::new("the writer"), progress)
+        self.download_to_writer_at(url, writer, None, progress)
     }
 
     fn download_to_writer_at<W: Write>(
         &self,
         url: &str,
         writer: W,
-        destination: &Path,
+        destination: Option<&Path>,
         progress: &Progress,
     ) -> Result<DownloadSummary, DownloadError> {
         let started = Instant::now();
@@ -355,7 +414,7 @@ impl Downloader {
         let bytes = copy_body(response, &mut buffered, progress, total)
             .map_err(|failure| failure.into_error(url, destination, total, self.timeout))?;
         buffered.flush().map_err(|source| DownloadError::Write {
-            path: destination.to_path_buf(),
+            path: destination.map(Path::to_path_buf),
             source,
         })?;
         Ok(DownloadSummary {
@@ -404,20 +463,26 @@ enum CopyFailure {
     Read { received: u64, source: io::Error },
     /// Writing to the destination failed (a full disk, a closed pipe).
     Write { source: io::Error },
+    /// Someone called [`Progress::cancel`].
+    Cancelled { received: u64 },
 }
 
 impl CopyFailure {
     fn into_error(
         self,
         url: &str,
-        destination: &Path,
+        destination: Option<&Path>,
         expected: Option<u64>,
         timeout: Duration,
     ) -> DownloadError {
         match self {
             CopyFailure::Write { source } => DownloadError::Write {
-                path: destination.to_path_buf(),
+                path: destination.map(Path::to_path_buf),
                 source,
+            },
+            CopyFailure::Cancelled { received } => DownloadError::Cancelled {
+                url: url.to_owned(),
+                received,
             },
             CopyFailure::Read { received, source } if is_timeout(&source) => {
                 DownloadError::Timeout {
@@ -450,6 +515,9 @@ fn copy_body<R: Read, W: Write>(
     let mut buffer = vec![0_u8; CHUNK_BYTES];
     let mut received = 0_u64;
     loop {
+        if progress.is_cancelled() {
+            return Err(CopyFailure::Cancelled { received });
+        }
         let read = match body.read(&mut buffer) {
             Ok(0) => break,
             Ok(read) => read,
@@ -497,6 +565,17 @@ fn parse_url(url: &str) -> Result<Url, DownloadError> {
     match parsed.scheme() {
         "http" | "https" => Ok(parsed),
         other => Err(bad(format!("the scheme is {other:?}, not http or https"))),
+    }
+}
+
+/// Refuses a target that exists and is not a regular file: renaming over `/dev/null` (as root) or
+/// a FIFO would replace it, and renaming over a directory fails only after the whole download.
+fn refuse_non_file_target(target: &Path) -> Result<(), DownloadError> {
+    match std::fs::metadata(target) {
+        Ok(metadata) if !metadata.is_file() => Err(DownloadError::TargetNotAFile {
+            path: target.to_path_buf(),
+        }),
+        _ => Ok(()), // a regular file, or nothing yet (other problems surface when creating)
     }
 }
 
@@ -557,7 +636,7 @@ mod tests {
 
         match error {
             DownloadError::Write { path, source } => {
-                assert_eq!(path, target);
+                assert_eq!(path, Some(target));
                 assert_eq!(source.kind(), io::ErrorKind::StorageFull, "{source}");
             }
             other => panic!("expected DownloadError::Write, got {other:?}"),

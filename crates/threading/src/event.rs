@@ -61,6 +61,7 @@ impl Event {
     }
 
     /// Sets the flag and wakes every thread waiting for it. Setting a set event does nothing more.
+    // ANCHOR: event_set
     pub fn set(&self) {
         let mut state = facade::lock(&self.state);
         state.is_set = true;
@@ -69,6 +70,7 @@ impl Event {
         // waiters re-check the state under the lock. Holding it keeps the reasoning simple.
         self.changed.notify_all();
     }
+    // ANCHOR_END: event_set
 
     /// Clears the flag: threads that call `wait` from now on block until the next `set`.
     pub fn clear(&self) {
@@ -97,6 +99,7 @@ impl Event {
         facade::lock(&self.state).waiting
     }
 
+    // ANCHOR: event_wait
     fn wait_with(&self, deadline: Option<std::time::Instant>) -> bool {
         let mut state = facade::lock(&self.state);
         let started_at = state.generation;
@@ -107,6 +110,7 @@ impl Event {
         state.waiting -= 1;
         was_set
     }
+    // ANCHOR_END: event_wait
 }
 
 // Written by hand because loom's `Mutex` is not `Debug`; shows the flag, which is what one wants to see.

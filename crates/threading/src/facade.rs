@@ -62,6 +62,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 ///
 /// The predicate is checked before the deadline, so a waiter that is woken just as its time runs out
 /// still takes what it was woken for.
+// ANCHOR: wait_until
 pub(crate) fn wait_until<'a, T>(
     condvar: &Condvar,
     mut guard: MutexGuard<'a, T>,
@@ -89,6 +90,7 @@ pub(crate) fn wait_until<'a, T>(
         };
     }
 }
+// ANCHOR_END: wait_until
 
 /// The instant `timeout` from now, or `None` (wait forever) if that is too far away to represent.
 pub(crate) fn deadline_after(timeout: std::time::Duration) -> Option<std::time::Instant> {

@@ -133,6 +133,7 @@ impl ThreadPoolExecutor {
     }
 
     /// Queues `task` and returns the future of its result. Never blocks.
+    // ANCHOR: submit
     pub fn submit<T, F>(&self, task: F) -> Result<TaskFuture<T>, PoolError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -154,6 +155,7 @@ impl ThreadPoolExecutor {
             taken: false,
         })
     }
+    // ANCHOR_END: submit
 
     /// Runs `f` on every item in the pool; the results come back **in the order of the items**
     /// (Python's `executor.map`). All items are submitted before this returns; iterating waits for
@@ -216,18 +218,22 @@ impl Drop for ThreadPoolExecutor {
 }
 
 /// A worker's life: take jobs until the queue is closed and empty.
+// ANCHOR: work_through
 fn work_through(queue: Receiver<Job>) {
     for job in queue.iter() {
         job(Action::Run);
     }
 }
+// ANCHOR_END: work_through
 
+// ANCHOR: catch_panic
 fn run_catching_panic<T>(task: impl FnOnce() -> T) -> Result<T, TaskError> {
     // `AssertUnwindSafe`: after a panic nothing observes the task's captured state again (it is
     // dropped with the task). Shared state it touched through a `Mutex` is marked poisoned by std.
     panic::catch_unwind(AssertUnwindSafe(task))
         .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())))
 }
+// ANCHOR_END: catch_panic
 
 /// The message of a panic: `panic!("literal")` carries a `&str`, `panic!("{x}")` a `String`.
 pub fn panic_message(payload: &(dyn Any + Send)) -> String {

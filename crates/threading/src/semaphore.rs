@@ -19,7 +19,8 @@
 //! waiter; the waiter goes back to sleep until the next release. That is also true of Python's.
 //!
 //! In production: `std` has no semaphore. For async code use `tokio::sync::Semaphore` (fair, with
-//! owned permits); the `async-lock` crate has one that works in any executor. To bound the work
+//! owned permits); the `async-lock` crate's `Semaphore` works in any executor and also has
+//! `acquire_blocking`, so one semaphore can be shared by threads and async tasks. To bound the work
 //! waiting for threads, a bounded channel is often simpler (see `examples/08_channels.rs`).
 
 use std::time::Duration;
@@ -82,21 +83,25 @@ impl Semaphore {
         *facade::lock(&self.available)
     }
 
+    // ANCHOR: acquire_with
     fn acquire_with(&self, deadline: Option<std::time::Instant>) -> Option<SemaphorePermit<'_>> {
         let available = facade::lock(&self.available);
         let (_available, got_one) =
             facade::wait_until(&self.released, available, deadline, take_one);
         got_one.then(|| self.permit())
     }
+    // ANCHOR_END: acquire_with
 
     fn permit(&self) -> SemaphorePermit<'_> {
         SemaphorePermit { semaphore: self }
     }
 
+    // ANCHOR: release
     fn release(&self) {
         *facade::lock(&self.available) += 1;
         self.released.notify_one();
     }
+    // ANCHOR_END: release
 }
 
 /// Takes one of the `available` permits if there is one.
@@ -110,11 +115,13 @@ fn take_one(available: &mut usize) -> bool {
     }
 }
 
+// ANCHOR: permit_drop
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
         self.semaphore.release();
     }
 }
+// ANCHOR_END: permit_drop
 
 // Written by hand because loom's `Mutex` is not `Debug`.
 impl std::fmt::Debug for Semaphore {

@@ -2,11 +2,11 @@
 //! shutdown.
 //!
 //! One OS thread per client is the simplest server there is: each connection is a plain loop of
-//! blocking reads and writes, and the kernel interleaves the threads. Python's `socketserver.
-//! ThreadingTCPServer` is the same design. It is a fine choice for hundreds of connections; for
-//! tens of thousands, the memory of a stack per thread and the cost of switching between them make
-//! async tasks the better fit (chapter 4 serves the same protocol with tokio, and the tour compares
-//! the two). What makes this one fit for production is not the threads but the limits around them.
+//! blocking reads and writes, and the kernel interleaves the threads. Python's
+//! `socketserver.ThreadingTCPServer` is the same design. It is a fine choice for hundreds of
+//! connections; for tens of thousands, the memory of a stack per thread and the cost of switching
+//! between them make async tasks the better fit (chapter 4 serves the same protocol with tokio).
+//! What makes this one fit for production is not the threads but the limits around them.
 //!
 //! # The contract every chapter's server shares
 //!
@@ -22,6 +22,10 @@
 //! | a client silent for [`ServerConfig::idle_timeout`] | it is dropped (a read timeout on its socket), so idle clients cannot pin threads forever |
 //! | a client that disconnects abruptly (mid-line, reset) | its thread ends, its slot is freed; nobody else notices |
 //! | [`ServerHandle::shutdown`] | stop accepting, close every live connection, join every thread within [`ServerConfig::shutdown_timeout`], report what happened |
+//!
+//! The idle timeout restarts with every byte received (it is a timeout on each `read`), so a client
+//! that trickles a byte now and then keeps its connection; what bounds such clients is the cap. A
+//! limit on the whole life of a connection would be one more deadline checked in the loop.
 //!
 //! # How shutdown works, and why this way
 //!
@@ -331,7 +335,14 @@ impl ServerHandle {
                 elapsed: Duration::ZERO,
             });
         };
-        let threads = self.stop_accepting(accept_thread, deadline)?;
+        let threads = match self.stop_accepting(accept_thread, deadline) {
+            Ok(threads) => threads,
+            Err(error) => {
+                // Still close what we can, so no client waits on a server that is going away.
+                self.close_live_connections();
+                return Err(error);
+            }
+        };
         let closed = self.close_live_connections();
         self.wait_for_connections(threads, deadline)?;
         Ok(ShutdownReport {
@@ -477,6 +488,9 @@ fn admit(stream: TcpStream, shared: &Arc<Shared>, config: &ServerConfig) -> Opti
         id,
     };
     let idle_timeout = config.idle_timeout;
+    // Counted before the thread starts, so nobody can see the connection served and ended but
+    // not yet counted.
+    shared.counters.accepted.fetch_add(1, Ordering::Relaxed);
     let spawned = thread::Builder::new()
         .name(format!("conn-{id}"))
         .spawn(move || {
@@ -484,14 +498,12 @@ fn admit(stream: TcpStream, shared: &Arc<Shared>, config: &ServerConfig) -> Opti
             serve_connection(&stream, idle_timeout, &guard.shared.counters);
         });
     match spawned {
-        Ok(thread) => {
-            shared.counters.accepted.fetch_add(1, Ordering::Relaxed);
-            Some(thread)
-        }
+        Ok(thread) => Some(thread),
         Err(_) => {
             // No thread (the system is out of them). The closure was dropped unrun: the stream
             // closed and the guard deregistered the connection. The client sees the connection
-            // close without a reply; count it as turned away.
+            // close without a reply; count it as turned away, not served.
+            shared.counters.accepted.fetch_sub(1, Ordering::Relaxed);
             shared.counters.rejected.fetch_add(1, Ordering::Relaxed);
             None
         }

@@ -118,6 +118,38 @@ fn another_thread_sees_progress_grow_to_the_total() {
 }
 
 #[test]
+fn cancelling_from_another_thread_stops_the_download_and_leaves_no_file() {
+    let site = site();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("cancelled.bin");
+    let size: u64 = 8 * 1024 * 1024;
+    let url = format!("{}?rate={}", site.file_url(size), 2 * 1024 * 1024); // about 4 s in full
+    let progress = Arc::new(Progress::new());
+
+    let download = thread::spawn({
+        let progress = Arc::clone(&progress);
+        move || downloader().download_to_file(&url, &target, &progress)
+    });
+    // Cancel once the body is flowing (a poll with a deadline, not a sleep).
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while progress.received() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no byte arrived within {TIMEOUT:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    progress.cancel();
+    let result = download.join().expect("the download thread does not panic");
+
+    match result {
+        Err(DownloadError::Cancelled { received, .. }) => assert!(received < size),
+        other => panic!("expected DownloadError::Cancelled, got {other:?}"),
+    }
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+#[test]
 fn a_404_is_a_status_error_and_leaves_no_file() {
     let site = site();
     let dir = tempfile::tempdir().unwrap();
@@ -295,7 +327,8 @@ fn a_full_disk_is_a_write_error() {
         .expect_err("writing to /dev/full fails");
 
     match error {
-        DownloadError::Write { source, .. } => {
+        DownloadError::Write { path, source } => {
+            assert_eq!(path, None, "a writer has no path");
             assert_eq!(source.kind(), io::ErrorKind::StorageFull, "{source}")
         }
         other => panic!("expected DownloadError::Write, got {other:?}"),
@@ -333,4 +366,44 @@ fn a_missing_directory_is_a_create_error() {
         }
         other => panic!("expected DownloadError::CreateTemp, got {other:?}"),
     }
+}
+
+#[test]
+fn a_target_that_is_not_a_regular_file_is_refused_untouched() {
+    let site = site();
+    let dir = tempfile::tempdir().unwrap();
+    let occupied = dir.path().join("a-directory");
+    fs::create_dir(&occupied).unwrap();
+
+    let error = downloader()
+        .download_to_file(&site.file_url(10), &occupied, &Progress::new())
+        .expect_err("a directory is not a download target");
+
+    assert!(
+        matches!(&error, DownloadError::TargetNotAFile { path } if path == &occupied),
+        "expected DownloadError::TargetNotAFile, got {error:?}"
+    );
+    assert!(occupied.is_dir(), "the directory is still there");
+    assert_eq!(
+        entries(dir.path()),
+        ["a-directory"],
+        "no temporary file is left"
+    );
+}
+
+#[test]
+fn without_the_sync_the_download_is_just_as_complete() {
+    let site = site();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("unsynced.bin");
+    let size = 100_000;
+
+    downloader()
+        .sync_before_rename(false)
+        .download_to_file(&site.file_url(size), &target, &Progress::new())
+        .expect("the download succeeds");
+
+    let bytes = fs::read(&target).unwrap();
+    assert_eq!(bytes.len() as u64, size);
+    assert_matches_site_file(&bytes);
 }

@@ -103,3 +103,29 @@ fn debug_shows_the_flag() {
     let event = Event::new();
     assert_eq!(format!("{event:?}"), "Event { is_set: false }");
 }
+
+#[test]
+fn a_set_then_clear_pulse_releases_a_thread_that_was_already_waiting() {
+    let event = Arc::new(Event::new());
+    let waiter = {
+        let event = Arc::clone(&event);
+        std::thread::spawn(move || event.wait_timeout(DEADLINE))
+    };
+    // Wait (with a deadline) until the waiter is really blocked inside `wait`.
+    let started = std::time::Instant::now();
+    while event.waiting() == 0 {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "timed out waiting for the waiter to block"
+        );
+        std::thread::yield_now();
+    }
+    event.set();
+    event.clear();
+    assert!(
+        waiter.join().expect("the waiter panicked"),
+        "the pulse must release the waiter, although the flag is clear again"
+    );
+    assert_eq!(event.waiting(), 0);
+    assert!(!event.is_set());
+}

@@ -6,7 +6,7 @@
 //! `src/facade.rs`):
 //!
 //! ```text
-//! RUSTFLAGS="--cfg threading_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+//! RUSTFLAGS="--cfg threading_loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
 //!     cargo test -p threading --release --test loom
 //! ```
 //!

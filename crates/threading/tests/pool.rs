@@ -105,62 +105,56 @@ fn a_static_str_panic_keeps_its_message_too() {
     );
 }
 
-/// Tasks 0..n where task i may only finish after task i+1: they complete in reverse order.
-/// Returns, for each task, the gate it waits on and the gate it opens for its predecessor.
-fn reverse_chain(n: usize) -> Vec<(Option<Receiver<()>>, Option<Sender<()>>)> {
-    let gates: Vec<_> = (0..n - 1).map(|_| gate()).collect();
-    let mut waits: Vec<Option<Receiver<()>>> =
-        gates.iter().map(|(_, rx)| Some(rx.clone())).collect();
-    waits.push(None); // the last task waits on nothing
-    let mut opens: Vec<Option<Sender<()>>> = vec![None]; // the first task opens nothing
-    opens.extend(gates.iter().map(|(tx, _)| Some(tx.clone())));
-    waits.into_iter().zip(opens).collect()
+/// `n` gates, one per task: task `i` blocks until the test opens gate `i`. The test opens them one
+/// at a time, so the order in which the tasks finish is the test's choice, not the scheduler's.
+fn gates(n: usize) -> (Vec<Sender<()>>, Vec<Receiver<()>>) {
+    (0..n).map(|_| gate()).unzip()
 }
 
-fn run_link((wait, open): (Option<Receiver<()>>, Option<Sender<()>>)) {
-    if let Some(wait) = wait {
-        wait.recv_timeout(DEADLINE)
-            .expect("the next task to finish first");
-    }
-    if let Some(open) = open {
-        open.send(()).expect("the previous task is waiting");
-    }
+fn wait_for(gate: &Receiver<()>) {
+    gate.recv_timeout(DEADLINE)
+        .expect("the test to open this task's gate");
 }
 
 #[test]
 fn map_returns_results_in_input_order_even_when_they_finish_in_reverse() {
     let pool = ThreadPoolExecutor::new(4).expect("start the pool");
+    let (open, closed) = gates(4);
     let (finished_tx, finished_rx) = crossbeam_channel::unbounded();
-    let links: Vec<_> = reverse_chain(4).into_iter().enumerate().collect();
     let results = pool
         .map(
-            move |(index, link)| {
-                run_link(link);
+            move |(index, gate): (usize, Receiver<()>)| {
+                wait_for(&gate);
                 finished_tx.send(index).expect("the test is listening");
                 index * 100
             },
-            links,
+            closed.into_iter().enumerate(),
         )
         .expect("submit all");
+    for index in (0..4).rev() {
+        open[index].send(()).expect("the task is waiting");
+        let finished = finished_rx
+            .recv_timeout(DEADLINE)
+            .expect("the task whose gate was opened to finish");
+        assert_eq!(
+            finished, index,
+            "only the task whose gate is open can finish"
+        );
+    }
     let results: Vec<_> = within("map's results", move || results.collect());
     assert_eq!(results, [Ok(0), Ok(100), Ok(200), Ok(300)]);
-    let finish_order: Vec<usize> = finished_rx.try_iter().collect();
-    assert_eq!(
-        finish_order,
-        [3, 2, 1, 0],
-        "the tasks really finished in reverse"
-    );
 }
 
 #[test]
 fn as_completed_yields_every_result_in_the_order_they_finish() {
     let pool = ThreadPoolExecutor::new(4).expect("start the pool");
-    let futures: Vec<_> = reverse_chain(4)
+    let (open, closed) = gates(4);
+    let futures: Vec<_> = closed
         .into_iter()
         .enumerate()
-        .map(|(index, link)| {
+        .map(|(index, gate)| {
             pool.submit(move || {
-                run_link(link);
+                wait_for(&gate);
                 if index == 1 {
                     panic!("task 1 fails");
                 }
@@ -169,16 +163,21 @@ fn as_completed_yields_every_result_in_the_order_they_finish() {
             .expect("submit")
         })
         .collect();
-    let completed: Vec<_> = within("as_completed", move || as_completed(futures).collect());
-    assert_eq!(
-        completed,
-        [
-            (3, Ok(3)),
-            (2, Ok(2)),
-            (1, Err(TaskError::Panicked("task 1 fails".to_owned()))),
-            (0, Ok(0))
-        ]
-    );
+    let mut completed = as_completed(futures).with_deadline(Instant::now() + DEADLINE);
+    for index in [2, 0, 3, 1] {
+        open[index].send(()).expect("the task is waiting");
+        let expected = if index == 1 {
+            Err(TaskError::Panicked("task 1 fails".to_owned()))
+        } else {
+            Ok(index)
+        };
+        assert_eq!(
+            completed.next(),
+            Some((index, expected)),
+            "task {index} finished next"
+        );
+    }
+    assert_eq!(completed.next(), None, "four futures, four results");
 }
 
 #[test]
@@ -299,4 +298,46 @@ fn dropping_the_pool_waits_for_every_worker_to_exit() {
         finished.load(Ordering::SeqCst),
         "queued work ran before the drop returned"
     );
+}
+
+#[test]
+fn one_executor_can_take_tasks_from_several_threads() {
+    let pool = ThreadPoolExecutor::new(2).expect("start the pool");
+    // `&ThreadPoolExecutor` is shared by the scoped threads: the executor is `Sync`.
+    let totals: Vec<u64> = within("tasks submitted from four threads", move || {
+        std::thread::scope(|s| {
+            let submitters: Vec<_> = (0..4_u64)
+                .map(|t| {
+                    let pool = &pool;
+                    s.spawn(move || {
+                        let futures: Vec<_> = (0..10)
+                            .map(|i| pool.submit(move || t * 100 + i).expect("submit"))
+                            .collect();
+                        futures
+                            .into_iter()
+                            .map(|f| f.result().expect("the task succeeds"))
+                            .sum::<u64>()
+                    })
+                })
+                .collect();
+            submitters
+                .into_iter()
+                .map(|h| h.join().expect("a submitter panicked"))
+                .collect()
+        })
+    });
+    assert_eq!(totals, [45, 1045, 2045, 3045]);
+}
+
+#[test]
+fn as_completed_reports_a_result_taken_earlier() {
+    let pool = ThreadPoolExecutor::new(1).expect("start the pool");
+    let mut taken = pool.submit(|| 1).expect("submit");
+    assert_eq!(taken.result_timeout(DEADLINE), Ok(1));
+    let fresh = pool.submit(|| 2).expect("submit");
+    let mut completed = as_completed(vec![taken, fresh]);
+    assert_eq!(completed.remaining(), 2);
+    let mut outcomes: Vec<_> = within("as_completed", move || completed.by_ref().collect());
+    outcomes.sort_by_key(|(index, _)| *index);
+    assert_eq!(outcomes, [(0, Err(TaskError::AlreadyTaken)), (1, Ok(2))]);
 }

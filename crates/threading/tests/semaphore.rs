@@ -124,3 +124,29 @@ fn never_more_holders_than_permits_under_contention() {
     assert_eq!(sections.load(Ordering::SeqCst), THREADS * ROUNDS);
     assert_eq!(semaphore.available_permits(), PERMITS);
 }
+
+#[test]
+fn an_enormous_timeout_does_not_overflow() {
+    let semaphore = Arc::new(Semaphore::new(1));
+    let waiter = Arc::clone(&semaphore);
+    let got = within(
+        "acquire_timeout(Duration::MAX) with a free permit",
+        move || waiter.acquire_timeout(Duration::MAX).is_some(),
+    );
+    assert!(got);
+    assert_eq!(
+        semaphore.available_permits(),
+        1,
+        "the permit was dropped again"
+    );
+}
+
+#[test]
+fn debug_shows_the_free_permits() {
+    let semaphore = Semaphore::new(3);
+    let _permit = semaphore.acquire();
+    assert_eq!(
+        format!("{semaphore:?}"),
+        "Semaphore { available_permits: 2 }"
+    );
+}

@@ -6,6 +6,7 @@
 //! `wait_until_idle` or a poll with a deadline, and shutdown runs under a watchdog, so a bug fails a
 //! test with a message instead of hanging it.
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
@@ -240,6 +241,41 @@ fn shutdown_closes_live_connections_and_joins_every_thread() {
         TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).is_err(),
         "nothing listens after shutdown"
     );
+}
+
+#[test]
+fn a_client_that_never_reads_cannot_hold_up_shutdown() {
+    let server = start(ServerConfig {
+        shutdown_timeout: Duration::from_secs(2),
+        ..ServerConfig::default()
+    });
+    // Send requests without ever reading a reply, until the buffers in both directions are full:
+    // then the server's thread is blocked writing a reply, and our write times out.
+    let mut greedy = TcpStream::connect_timeout(&server.local_addr(), CLIENT_TIMEOUT).unwrap();
+    greedy
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let request = format!("ECHO {}\n", "r".repeat(1000));
+    let mut sent = 0_usize;
+    let stalled = loop {
+        match greedy.write_all(request.as_bytes()) {
+            Ok(()) => sent += 1,
+            Err(error) => break error,
+        }
+        assert!(sent < 1_000_000, "the server never stopped reading");
+    };
+    assert!(
+        matches!(
+            stalled.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "expected the write to time out, got {stalled}"
+    );
+
+    let report = shutdown_within(server, Duration::from_secs(4));
+
+    assert_eq!(report.closed, 1);
+    assert_eq!(report.stats.live, 0);
 }
 
 #[test]

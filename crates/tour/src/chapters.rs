@@ -1,11 +1,10 @@
 //! The chapters, in reading order. One entry each; a chapter adds a live scenario by naming a
 //! function in its `scenario` field (see CONTRIBUTING.md, "Adding a chapter scenario to the tour").
 
-
 use anyhow::Context as _;
 use testbed::SiteConfig;
 
-use crate::{Ctx, Measurement, fetch_pages};
+use crate::{Ctx, Measurement, fetch_pages, processes, threads};
 
 include!(concat!(env!("OUT_DIR"), "/inventory.rs"));
 
@@ -58,7 +57,10 @@ pub const CHAPTERS: &[Chapter] = &[
                   memory, synchronized across processes, and cleaned up when they panic, are \
                   killed, or outlive their parent.",
         book_page: "docs/src/multiprocessing/index.md",
-        scenario: None,
+        scenario: Some(Scenario {
+            title: "start processes, and sum squares in 4 of them (the articles' listing B1)",
+            run: processes::run,
+        }),
     },
     Chapter {
         number: 3,
@@ -69,7 +71,10 @@ pub const CHAPTERS: &[Chapter] = &[
                   Locks, conditions, events, semaphores, channels, a thread pool, and the \
                   download-with-progress listing done without a racy flag.",
         book_page: "docs/src/threading/index.md",
-        scenario: None,
+        scenario: Some(Scenario {
+            title: "CPU work on every core, and a download with a progress bar",
+            run: threads::run,
+        }),
     },
     Chapter {
         number: 4,
@@ -136,7 +141,11 @@ pub fn present(chapter: &Chapter, ctx: &mut Ctx) -> anyhow::Result<()> {
     let out = ctx.out();
     writeln!(out, "\n== {}. {} ==\n", chapter.number, chapter.title)?;
     writeln!(out, "{}\n", wrap(chapter.summary, 96))?;
-    writeln!(out, "Read:      {} (or `mdbook serve docs`)", chapter.book_page)?;
+    writeln!(
+        out,
+        "Read:      {} (or `mdbook serve docs`)",
+        chapter.book_page
+    )?;
     let mut any_example = false;
     for (name, title) in examples(chapter) {
         if !any_example {
@@ -159,7 +168,8 @@ pub fn present(chapter: &Chapter, ctx: &mut Ctx) -> anyhow::Result<()> {
     }
     if let Some(scenario) = &chapter.scenario {
         writeln!(out, "\nLive: {}", scenario.title)?;
-        (scenario.run)(ctx).with_context(|| format!("chapter {}: {}", chapter.id, scenario.title))?;
+        (scenario.run)(ctx)
+            .with_context(|| format!("chapter {}: {}", chapter.id, scenario.title))?;
     }
     Ok(())
 }
@@ -168,13 +178,7 @@ fn fetch_pages_scenario(ctx: &mut Ctx) -> anyhow::Result<()> {
     let latency = SiteConfig::default().page_latency;
     let bar = ctx.progress_bar(fetch_pages::PAGES, "pages");
     let site = ctx.site()?;
-    let report = fetch_pages::run(
-        site,
-        fetch_pages::PAGES,
-        fetch_pages::LIMIT,
-        latency,
-        &bar,
-    )?;
+    let report = fetch_pages::run(site, fetch_pages::PAGES, fetch_pages::LIMIT, latency, &bar)?;
     let ratio = report.elapsed.as_secs_f64() / report.ideal.as_secs_f64();
     let out = ctx.out();
     writeln!(
@@ -203,7 +207,11 @@ fn fetch_pages_scenario(ctx: &mut Ctx) -> anyhow::Result<()> {
         writeln!(out, "  error: {error}")?;
     }
     if !report.errors.is_empty() {
-        anyhow::bail!("{} of {} pages failed", report.errors.len(), fetch_pages::PAGES);
+        anyhow::bail!(
+            "{} of {} pages failed",
+            report.errors.len(),
+            fetch_pages::PAGES
+        );
     }
     ctx.record(Measurement {
         chapter: "coroutines",

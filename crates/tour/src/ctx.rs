@@ -27,6 +27,7 @@ pub struct Ctx {
     site: Option<Site>,
     out: Box<dyn Write>,
     show_progress: bool,
+    quick: bool,
     measurements: Vec<Measurement>,
 }
 
@@ -38,8 +39,21 @@ impl Ctx {
             site: None,
             out,
             show_progress,
+            quick: false,
             measurements: Vec::new(),
         }
+    }
+
+    /// Quick mode: smaller workloads, for tests and slow machines. The figures then show the
+    /// shape of each comparison, not its real size.
+    pub fn with_quick(mut self, quick: bool) -> Ctx {
+        self.quick = quick;
+        self
+    }
+
+    /// Whether scenarios should use their small workloads.
+    pub fn quick(&self) -> bool {
+        self.quick
     }
 
     /// Narration to standard output; bars only when standard error is a terminal (indicatif draws
@@ -74,6 +88,19 @@ impl Ctx {
         ProgressBar::new(len)
             .with_style(style)
             .with_message(what.to_owned())
+    }
+
+    /// A progress bar counting `total` bytes, or a hidden one when there is no terminal.
+    pub fn bytes_bar(&self, total: u64) -> ProgressBar {
+        if !self.show_progress {
+            return ProgressBar::hidden();
+        }
+        let style = ProgressStyle::with_template(
+            "  {bar:40.cyan/blue} {bytes:>10}/{total_bytes} {binary_bytes_per_sec}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> ");
+        ProgressBar::new(total).with_style(style)
     }
 
     /// Records a figure for the closing table.

@@ -66,7 +66,7 @@ pub fn run(
     let started = Instant::now();
     let results = runtime.block_on(fetch::fetch_all(&client, urls, limit, |_| progress.inc(1)));
     let elapsed = started.elapsed();
-    progress.finish_and_clear();
+    progress.finish();
     let stats = site.stats();
 
     Ok(summarize(

@@ -6,6 +6,7 @@
 //! cargo run --release -- list         # the chapters
 //! cargo run --release -- run 4        # one chapter (by number or id)
 //! cargo run --release -- --json       # the measurements as JSON on stdout (narration on stderr)
+//! cargo run --release -- --quick      # smaller workloads, for slow machines and tests
 //! ```
 #![forbid(unsafe_code)]
 
@@ -24,6 +25,9 @@ struct Cli {
     /// Print the measurements as JSON on standard output (the narration goes to standard error).
     #[arg(long)]
     json: bool,
+    /// Smaller workloads (for tests and slow machines): the same comparisons, smaller figures.
+    #[arg(long)]
+    quick: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -40,6 +44,9 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Chapter 2's scenario starts copies of this program to run its tasks; in such a copy,
+    // `init` runs the task and exits. Nothing may come before it.
+    multiprocessing::init();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::List) => list(),
@@ -47,11 +54,11 @@ fn main() -> anyhow::Result<()> {
             let chapter = chapters::find(&chapter).with_context(|| {
                 format!("no chapter {chapter:?}: `tour list` shows the chapters")
             })?;
-            walk(&[chapter], cli.json)
+            walk(&[chapter], cli.json, cli.quick)
         }
         None => {
             let all: Vec<&chapters::Chapter> = chapters::CHAPTERS.iter().collect();
-            walk(&all, cli.json)
+            walk(&all, cli.json, cli.quick)
         }
     }
 }
@@ -60,18 +67,23 @@ fn list() -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     for chapter in chapters::CHAPTERS {
         let live = chapter.scenario.as_ref().map_or("", |s| s.title);
-        writeln!(out, "{:>2}  {:<16} {:<18} {live}", chapter.number, chapter.id, chapter.title)?;
+        writeln!(
+            out,
+            "{:>2}  {:<16} {:<18} {live}",
+            chapter.number, chapter.id, chapter.title
+        )?;
     }
     Ok(())
 }
 
-fn walk(selected: &[&chapters::Chapter], json: bool) -> anyhow::Result<()> {
+fn walk(selected: &[&chapters::Chapter], json: bool, quick: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut ctx = if json {
         Ctx::new(Box::new(io::stderr()), false)
     } else {
         Ctx::for_terminal()
-    };
+    }
+    .with_quick(quick);
     writeln!(
         ctx.out(),
         "Concurrency in Rust: a tour in {} chapter(s). Everything runs offline, against a test site on 127.0.0.1.",
@@ -81,7 +93,11 @@ fn walk(selected: &[&chapters::Chapter], json: bool) -> anyhow::Result<()> {
         chapters::present(chapter, &mut ctx)?;
     }
     print_measurements(&mut ctx)?;
-    writeln!(ctx.out(), "\nTour finished in {:.1} s.", started.elapsed().as_secs_f64())?;
+    writeln!(
+        ctx.out(),
+        "\nTour finished in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    )?;
     if json {
         let text = serde_json::to_string_pretty(ctx.measurements())?;
         println!("{text}");
@@ -93,7 +109,12 @@ fn print_measurements(ctx: &mut Ctx) -> anyhow::Result<()> {
     let rows: Vec<String> = ctx
         .measurements()
         .iter()
-        .map(|m| format!("  {:<16} {:<40} {:>10.3} {:<8} {}", m.chapter, m.name, m.value, m.unit, m.note))
+        .map(|m| {
+            format!(
+                "  {:<16} {:<40} {:>10.3} {:<8} {}",
+                m.chapter, m.name, m.value, m.unit, m.note
+            )
+        })
         .collect();
     if rows.is_empty() {
         return Ok(());

@@ -41,9 +41,17 @@ fn the_demo_fetch_reaches_the_limit_and_never_exceeds_it() {
         )
         .expect("the fetch runs")
     });
-    assert!(report.errors.is_empty(), "failed pages: {:?}", report.errors);
+    assert!(
+        report.errors.is_empty(),
+        "failed pages: {:?}",
+        report.errors
+    );
     assert_eq!(report.fetched, fetch_pages::PAGES as usize);
-    assert_eq!(report.served, fetch_pages::PAGES, "requests the site served");
+    assert_eq!(
+        report.served,
+        fetch_pages::PAGES,
+        "requests the site served"
+    );
     assert_eq!(
         report.peak_in_flight,
         fetch_pages::LIMIT as u64,
@@ -59,12 +67,26 @@ fn the_demo_fetch_reaches_the_limit_and_never_exceeds_it() {
 
 #[test]
 fn a_smaller_limit_is_respected_too() {
-    let report = with_deadline("a 30-page fetch with 7 in flight", Duration::from_secs(60), || {
-        let site = Site::start().expect("start the local site");
-        fetch_pages::run(&site, 30, 7, Duration::from_millis(50), &ProgressBar::hidden())
+    let report = with_deadline(
+        "a 30-page fetch with 7 in flight",
+        Duration::from_secs(60),
+        || {
+            let site = Site::start().expect("start the local site");
+            fetch_pages::run(
+                &site,
+                30,
+                7,
+                Duration::from_millis(50),
+                &ProgressBar::hidden(),
+            )
             .expect("the fetch runs")
-    });
-    assert!(report.errors.is_empty(), "failed pages: {:?}", report.errors);
+        },
+    );
+    assert!(
+        report.errors.is_empty(),
+        "failed pages: {:?}",
+        report.errors
+    );
     assert_eq!(report.fetched, 30);
     assert_eq!(report.peak_in_flight, 7);
 }
@@ -72,7 +94,16 @@ fn a_smaller_limit_is_respected_too() {
 #[test]
 fn the_ideal_is_waves_times_latency() {
     let latency = Duration::from_millis(50);
-    assert_eq!(fetch_pages::ideal(200, 50, latency), Duration::from_millis(200));
-    assert_eq!(fetch_pages::ideal(201, 50, latency), Duration::from_millis(250));
-    assert_eq!(fetch_pages::ideal(1, 50, latency), Duration::from_millis(50));
+    assert_eq!(
+        fetch_pages::ideal(200, 50, latency),
+        Duration::from_millis(200)
+    );
+    assert_eq!(
+        fetch_pages::ideal(201, 50, latency),
+        Duration::from_millis(250)
+    );
+    assert_eq!(
+        fetch_pages::ideal(1, 50, latency),
+        Duration::from_millis(50)
+    );
 }

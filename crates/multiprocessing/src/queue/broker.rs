@@ -18,10 +18,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use ipc_channel::ipc::{IpcMessage, IpcReceiverSet, IpcSelectionResult, IpcSender};
+use std::sync::Arc;
+
+use ipc_channel::ipc::{IpcMessage, IpcReceiverSet, IpcSelectionResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::local::{Doors, DownTx};
 use super::wire::{Config, Down, Hello, Up};
 
 /// Who is on the other end of a session.
@@ -33,7 +36,7 @@ pub(crate) enum Role {
 
 struct Session<T> {
     role: Role,
-    down: IpcSender<Down<T>>,
+    down: DownTx<T>,
     /// Credits granted to this producer and not yet spent on items that reached the broker.
     credits: u64,
     /// A reply failed: the process is gone. Wait for its channel to close before forgetting it.
@@ -44,6 +47,8 @@ struct Session<T> {
 pub(crate) struct Broker<T> {
     set: IpcReceiverSet,
     config: Config,
+    /// Answer channels of handles in this process (see `local.rs`).
+    doors: Arc<Doors<T>>,
     /// Set ids of the two registration channels, `None` once closed (no such handle is left).
     producer_registry: Option<u64>,
     consumer_registry: Option<u64>,
@@ -65,12 +70,14 @@ where
     pub(crate) fn new(
         set: IpcReceiverSet,
         config: Config,
+        doors: Arc<Doors<T>>,
         producer_registry: u64,
         consumer_registry: u64,
     ) -> Self {
         Broker {
             set,
             config,
+            doors,
             producer_registry: Some(producer_registry),
             consumer_registry: Some(consumer_registry),
             sessions: HashMap::new(),
@@ -100,6 +107,7 @@ where
         for id in std::mem::take(&mut self.waiting_joiners) {
             self.reply(id, Down::Closed);
         }
+        self.doors.close();
     }
 
     fn no_consumer_left(&self) -> bool {
@@ -112,13 +120,17 @@ where
 
     /// End of stream: no producer can exist any more and every item has been handed out.
     fn ended(&self) -> bool {
-        self.producer_registry.is_none() && !self.has_sessions(Role::Producer) && self.items.is_empty()
+        self.producer_registry.is_none()
+            && !self.has_sessions(Role::Producer)
+            && self.items.is_empty()
     }
 
     fn handle_all(&mut self, events: Vec<IpcSelectionResult>) {
         for event in events {
             match event {
-                IpcSelectionResult::MessageReceived(id, message) => self.handle_message(id, message),
+                IpcSelectionResult::MessageReceived(id, message) => {
+                    self.handle_message(id, message)
+                }
                 IpcSelectionResult::ChannelClosed(id) => self.handle_closed(id),
             }
         }
@@ -134,19 +146,35 @@ where
         };
         match role {
             Some(role) => self.register(role, message),
-            None => match message.to::<Up<T>>() {
-                Ok(up) => self.handle_up(id, up),
-                // A message we cannot read is a bug or a mismatched binary: drop the session's
-                // request rather than the broker; the handle's own deadline reports it.
-                Err(_) => {}
-            },
+            // A message that does not decode is a bug or a mismatched binary: it is dropped
+            // rather than the broker, and the handle that sent it runs into its own deadline.
+            None => {
+                if let Ok(up) = message.to::<Up<T>>() {
+                    self.handle_up(id, up);
+                }
+            }
         }
     }
 
     fn register(&mut self, role: Role, message: IpcMessage) {
-        let Ok(hello) = message.to::<Hello<T>>() else { return };
+        let Ok(hello) = message.to::<Hello<T>>() else {
+            return;
+        };
+        let down = match (hello.down, hello.local) {
+            (Some(sender), _) => DownTx::Ipc(sender),
+            (None, Some(door)) => match self.doors.take(door) {
+                Some(sender) => DownTx::Local(sender),
+                None => return,
+            },
+            (None, None) => return,
+        };
         if let Ok(id) = self.set.add(hello.up) {
-            let session = Session { role, down: hello.down, credits: 0, dead: false };
+            let session = Session {
+                role,
+                down,
+                credits: 0,
+                dead: false,
+            };
             self.sessions.insert(id, session);
         }
     }
@@ -207,6 +235,10 @@ where
     }
 
     fn answer_waiting(&mut self) {
+        if self.no_consumer_left() {
+            // Room in the queue is no use without a consumer: `run` answers `Closed` instead.
+            return;
+        }
         self.answer_consumers();
         self.answer_producers();
         self.answer_joiners();
@@ -214,7 +246,9 @@ where
 
     fn answer_consumers(&mut self) {
         while !self.items.is_empty() {
-            let Some((id, max)) = self.waiting_consumers.pop_front() else { return };
+            let Some((id, max)) = self.waiting_consumers.pop_front() else {
+                return;
+            };
             if !self.is_alive(id) {
                 continue;
             }
@@ -233,19 +267,27 @@ where
 
     /// Spread items over the consumers instead of giving the first asker a whole batch.
     fn fair_share(&self) -> usize {
-        let consumers = self.sessions.values().filter(|s| s.role == Role::Consumer).count();
+        let consumers = self
+            .sessions
+            .values()
+            .filter(|s| s.role == Role::Consumer)
+            .count();
         self.items.len().div_ceil(consumers.max(1)).max(1)
     }
 
     fn answer_producers(&mut self) {
-        let Some(capacity) = self.config.capacity else { return };
+        let Some(capacity) = self.config.capacity else {
+            return;
+        };
         loop {
             let used = self.items.len() as u64 + self.credits_out;
             let free = u64::from(capacity).saturating_sub(used);
             if free == 0 {
                 return;
             }
-            let Some((id, want)) = self.waiting_producers.pop_front() else { return };
+            let Some((id, want)) = self.waiting_producers.pop_front() else {
+                return;
+            };
             let grant = free.min(u64::from(want));
             if let Some(session) = self.sessions.get_mut(&id) {
                 session.credits += grant;
@@ -268,11 +310,13 @@ where
     }
 
     fn reply(&mut self, id: u64, message: Down<T>) {
-        let Some(session) = self.sessions.get_mut(&id) else { return };
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
         if session.dead {
             return;
         }
-        if session.down.send(message).is_err() {
+        if !session.down.send(message) {
             session.dead = true;
         }
     }

@@ -54,8 +54,11 @@ pub(crate) enum Down<T> {
 pub(crate) struct Hello<T> {
     /// The broker reads the session's requests from here.
     pub(crate) up: IpcReceiver<Up<T>>,
-    /// The broker answers here.
-    pub(crate) down: IpcSender<Down<T>>,
+    /// The broker answers here; `None` for a handle in the broker's own process, which is
+    /// answered in-process through the door `local` instead (see `local.rs`).
+    pub(crate) down: Option<IpcSender<Down<T>>>,
+    /// The door number of an in-process handle.
+    pub(crate) local: Option<u64>,
 }
 
 /// How a queue was configured; travels with every handle.

@@ -31,6 +31,16 @@
 //! answers "timed out". Deciding in one place means a lock is never granted to a thread that has
 //! already given up on it.
 //!
+//! # Limits
+//!
+//! The broker never forgets a primitive: handles are copied freely between processes, and
+//! counting them (as Python's `Manager` does with proxies that report every copy and drop) would
+//! double the messages. So a program that creates primitives in a loop grows the broker; past
+//! [`MAX_PRIMITIVES`] it refuses to create more, with an error, instead of growing without bound.
+//! Create primitives once, up front, and pass clones around. Each wake-up of the broker also
+//! scans every primitive for expired deadlines: nothing for the dozens a program normally has, a
+//! real cost for tens of thousands (a production broker would keep a timer heap).
+//!
 //! # Costs
 //!
 //! Every acquire is a round trip through a Unix socket and a thread switch (tens of
@@ -45,6 +55,9 @@ use std::time::{Duration, Instant};
 use ipc_channel::TrySelectError;
 use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
 use serde::{Deserialize, Serialize};
+
+/// The most primitives one broker keeps; `Create` beyond this is refused.
+pub(crate) const MAX_PRIMITIVES: usize = 65_536;
 
 /// The id of a primitive inside its broker.
 pub(crate) type PrimitiveId = u64;
@@ -396,6 +409,13 @@ impl Broker {
 
     fn handle(&mut self, session: SessionId, request: Request) -> Outbox {
         if let Request::Create(kind) = request {
+            if self.primitives.len() >= MAX_PRIMITIVES {
+                let why = format!(
+                    "this broker already holds {MAX_PRIMITIVES} primitives (they are never freed): \
+                     create them once and pass clones instead of creating them in a loop"
+                );
+                return vec![(session, Reply::Refused(why))];
+            }
             let id = self.next_id;
             self.next_id += 1;
             self.primitives.insert(id, Primitive::new(kind));
@@ -727,4 +747,37 @@ fn break_barrier(barrier: &mut BarrierState) -> Outbox {
         .drain(..)
         .map(|w| (w.session, Reply::Broken))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creating_primitives_past_the_limit_is_refused_with_a_reason() {
+        let (mut broker, _register) = Broker::new().unwrap();
+        let session = 7;
+        for _ in 0..MAX_PRIMITIVES {
+            let outbox = broker.handle(session, Request::Create(Kind::Event));
+            assert!(matches!(outbox[..], [(7, Reply::Created(_))]), "{outbox:?}");
+        }
+        let outbox = broker.handle(session, Request::Create(Kind::Lock));
+        match &outbox[..] {
+            [(7, Reply::Refused(why))] => assert!(why.contains("never freed"), "{why}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_for_the_wrong_kind_of_primitive_is_refused() {
+        let (mut broker, _register) = Broker::new().unwrap();
+        let id = match &broker.handle(1, Request::Create(Kind::Event))[..] {
+            [(1, Reply::Created(id))] => *id,
+            other => panic!("{other:?}"),
+        };
+        let outbox = broker.handle(1, Request::Acquire { id, timeout: None });
+        assert!(matches!(&outbox[..], [(1, Reply::Refused(why))] if why.contains("an Event")));
+        let outbox = broker.handle(1, Request::IsSet { id: id + 1000 });
+        assert!(matches!(&outbox[..], [(1, Reply::Refused(why))] if why.contains("no primitive")));
+    }
 }

@@ -41,6 +41,10 @@
 //! lock only around a multi-step change. Timeouts are decided by the broker, so a lock is never
 //! handed to a thread that has already stopped waiting for it.
 //!
+//! Each handle carries one file descriptor (its way to the broker), and `ipc-channel` allows 64
+//! per message: a `Process` argument with a dozen primitives is fine, one with a hundred is not
+//! (`spawn` then fails with a clear error rather than losing some).
+//!
 //! For the one-file alternative the kernel cleans up by itself, see [`FileLock`].
 use std::marker::PhantomData;
 use std::time::Duration;

@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 /// A named test.
 pub type Test = (&'static str, fn());
 
+/// The list of tests for [`run`], each named after its function: `tests![first, second]`.
+#[macro_export]
+macro_rules! tests {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), $name as fn())),*]
+    };
+}
+
 /// Runs `tests` (each within `deadline`) and reports like libtest.
 pub fn run(tests: &[Test], deadline: Duration) -> ExitCode {
     let filters: Vec<String> = std::env::args()
@@ -39,6 +47,11 @@ pub fn run(tests: &[Test], deadline: Duration) -> ExitCode {
         }
     }
     *current.lock().unwrap() = ("", Instant::now());
+    let leftovers = children_of(std::process::id());
+    if !leftovers.is_empty() {
+        println!("FAILED: processes left behind: {leftovers:?}");
+        failed.push("no_process_left_behind");
+    }
     if failed.is_empty() {
         println!("\ntest result: ok. all selected tests passed");
         ExitCode::SUCCESS
@@ -46,6 +59,24 @@ pub fn run(tests: &[Test], deadline: Duration) -> ExitCode {
         println!("\ntest result: FAILED. failures: {failed:?}");
         ExitCode::FAILURE
     }
+}
+
+/// The pids whose parent is `pid`, from `/proc` (Linux).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| parent_of(child) == Some(pid))
+        .collect()
+}
+
+/// Field 4 of `/proc/PID/stat`, read after the `)` that ends the command name.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_name) = stat.rsplit_once(')')?;
+    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn start_watchdog(current: Arc<Mutex<(&'static str, Instant)>>, deadline: Duration) {
