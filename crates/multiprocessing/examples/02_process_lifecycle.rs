@@ -142,13 +142,13 @@ fn main() -> Result<()> {
     report("exited", &mut child)?;
 
     // ANCHOR: signals
-    let mut child = start_waiting_child()?;
+    let (mut child, _keep_waiting) = start_waiting_child()?;
     println!("before terminate: is_alive() = {}", child.is_alive());
     child.terminate()?; // SIGTERM: Python's terminate()
     report("terminated", &mut child)?;
     println!("after join: is_alive() = {}", child.is_alive());
 
-    let mut child = start_waiting_child()?;
+    let (mut child, _keep_waiting) = start_waiting_child()?;
     child.kill()?; // SIGKILL: Python's kill()
     report("killed", &mut child)?;
     // ANCHOR_END: signals
@@ -156,16 +156,18 @@ fn main() -> Result<()> {
 }
 
 /// Starts a child that blocks, and waits until it says it has started (so the signal hits the
-/// running function, not the start-up).
-fn start_waiting_child() -> Result<Process<String>> {
+/// running function, not the start-up). The child blocks on a channel whose sender is returned:
+/// while the caller holds it, the child has nothing to do but wait; dropped, the child would see
+/// the channel close and return on its own.
+fn start_waiting_child() -> Result<(Process<String>, IpcSender<String>)> {
     let (started, started_rx) = ipc::channel()?;
-    let (_words, words_rx) = ipc::channel::<String>()?;
+    let (words, words_rx) = ipc::channel::<String>()?;
     let child = Process::spawn(wait_forever, (started, words_rx))?;
     let pid = started_rx
         .try_recv_timeout(DEADLINE)
         .map_err(|e| anyhow::anyhow!("waiting for the child to start: {e:?}"))?;
     println!("child {pid} is waiting");
-    Ok(child)
+    Ok((child, words))
 }
 
 /// Joins with a deadline and prints what `join` returned and the exit code.
