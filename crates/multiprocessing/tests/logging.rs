@@ -8,7 +8,7 @@ use std::time::Duration;
 use multiprocessing::Process;
 use multiprocessing::logging::{LogSender, LogWriter};
 
-mod sync_harness;
+mod support;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 const WORKERS: usize = 4;
@@ -17,7 +17,7 @@ const PAYLOAD: usize = 200;
 
 fn main() -> ExitCode {
     multiprocessing::init();
-    sync_harness::run(
+    support::run(
         tests![every_record_arrives_whole_and_attributed,],
         Duration::from_secs(90),
     )

@@ -3,50 +3,33 @@
 //! travel while it holds a polled message.
 //!
 //! A `harness = false` target (children re-execute this binary, so `main` calls
-//! `multiprocessing::init()` first); see `queue_support` for the watchdog and the final check
+//! `multiprocessing::init()` first); see `support` for the watchdog and the final check
 //! that no child process is left behind.
 
-mod queue_support;
+mod support;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use ipc_channel::ipc::IpcSharedMemory;
 use multiprocessing::pipe::{self, Connection, PipeWriter};
 use multiprocessing::{Error, Process};
-use queue_support::{DEADLINE, join};
+use support::{DEADLINE, join};
 
-fn main() {
+fn main() -> ExitCode {
     multiprocessing::init();
-    queue_support::run(&[
-        (
-            "requests_and_replies_cross_both_ways",
+    support::run(
+        tests![
             requests_and_replies_cross_both_ways,
-        ),
-        (
-            "poll_times_out_then_sees_the_message",
             poll_times_out_then_sees_the_message,
-        ),
-        (
-            "one_way_pipe_carries_values_to_the_reader",
             one_way_pipe_carries_values_to_the_reader,
-        ),
-        (
-            "a_peer_that_exited_is_disconnected",
             a_peer_that_exited_is_disconnected,
-        ),
-        (
-            "a_dropped_peer_is_disconnected_after_its_messages",
             a_dropped_peer_is_disconnected_after_its_messages,
-        ),
-        (
-            "too_many_handles_is_an_error_and_the_pipe_survives",
             too_many_handles_is_an_error_and_the_pipe_survives,
-        ),
-        (
-            "an_end_with_a_polled_message_cannot_travel",
             an_end_with_a_polled_message_cannot_travel,
-        ),
-    ]);
+        ],
+        support::TEST_DEADLINE,
+    )
 }
 
 /// Answers "square N" requests until the parent hangs up; returns how many it answered.

@@ -1,191 +1,52 @@
 //! Tests of `Process`: values, panics, deaths, start-up failures, parent death, bad input, drop.
 //!
 //! A `harness = false` target: children re-execute this binary, so `main` calls
-//! `multiprocessing::init()` first and then runs the tests itself, one after another, each under
-//! `catch_unwind`. A watchdog ends the whole run with a message if it takes longer than
-//! `WHOLE_RUN_DEADLINE`; children die with it (`PR_SET_PDEATHSIG`). Every wait on a child has a
-//! deadline of its own, and every test kills what it started on its failure paths (a `Process`
-//! dropped during a panic is killed). The last check is that no child of this process is left.
+//! `multiprocessing::init()` first and then runs the tests through `support` (a watchdog per test,
+//! and a final check that no child of this process is left). Every wait on a child has a deadline
+//! of its own, and every test kills what it started on its failure paths (a `Process` dropped
+//! during a panic is killed).
+
+mod support;
 
 use std::collections::HashSet;
-use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::mpsc;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multiprocessing::{Error, Process};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use support::{DEADLINE, children_of, join, recv};
 
-/// Generous: the machine may be busy; a join that takes this long has hung.
-const JOIN_DEADLINE: Duration = Duration::from_secs(30);
-const WHOLE_RUN_DEADLINE: Duration = Duration::from_secs(240);
-
-fn main() {
+fn main() -> ExitCode {
     multiprocessing::init();
-    let tests: &[(&str, fn())] = &[
-        ("spawn_and_join_return_values", spawn_and_join_return_values),
-        (
-            "names_and_pids_reach_the_child",
+    support::run(
+        tests![
+            spawn_and_join_return_values,
             names_and_pids_reach_the_child,
-        ),
-        (
-            "panic_message_and_location_reach_the_parent",
             panic_message_and_location_reach_the_parent,
-        ),
-        (
-            "killed_child_is_died_minus_9_and_others_finish",
             killed_child_is_died_minus_9_and_others_finish,
-        ),
-        (
-            "child_exit_without_result_is_died_with_its_code",
             child_exit_without_result_is_died_with_its_code,
-        ),
-        (
-            "child_dying_before_connecting_fails_join",
             child_dying_before_connecting_fails_join,
-        ),
-        (
-            "child_dying_before_reading_a_large_argument_fails_spawn_or_join",
             child_dying_before_reading_a_large_argument_fails_spawn_or_join,
-        ),
-        (
-            "child_hanging_before_connecting_times_out_and_is_killed",
             child_hanging_before_connecting_times_out_and_is_killed,
-        ),
-        (
-            "terminate_during_start_up_is_died_minus_15",
             terminate_during_start_up_is_died_minus_15,
-        ),
-        (
-            "fingerprint_mismatch_is_refused",
             fingerprint_mismatch_is_refused,
-        ),
-        (
-            "children_die_with_a_sigkilled_parent",
             children_die_with_a_sigkilled_parent,
-        ),
-        (
-            "argument_that_does_not_deserialize_is_an_error",
             argument_that_does_not_deserialize_is_an_error,
-        ),
-        (
-            "argument_that_does_not_serialize_fails_spawn",
             argument_that_does_not_serialize_fails_spawn,
-        ),
-        (
-            "oversized_messages_are_errors",
             oversized_messages_are_errors,
-        ),
-        ("long_tmpdir_is_a_clear_error", long_tmpdir_is_a_clear_error),
-        (
-            "join_timeout_is_alive_and_exitcode",
+            long_tmpdir_is_a_clear_error,
             join_timeout_is_alive_and_exitcode,
-        ),
-        (
-            "terminate_gives_exitcode_minus_15",
             terminate_gives_exitcode_minus_15,
-        ),
-        (
-            "dropping_a_non_daemon_joins_it",
             dropping_a_non_daemon_joins_it,
-        ),
-        ("dropping_a_daemon_kills_it", dropping_a_daemon_kills_it),
-        (
-            "children_outlive_the_thread_that_spawned_them",
+            dropping_a_daemon_kills_it,
             children_outlive_the_thread_that_spawned_them,
-        ),
-        (
-            "result_survives_reaping_before_join",
             result_survives_reaping_before_join,
-        ),
-        (
-            "ipc_channels_travel_inside_arguments",
             ipc_channels_travel_inside_arguments,
-        ),
-    ];
-    let finished = start_watchdog();
-    let mut failed = Vec::new();
-    for (name, test) in tests {
-        let started = Instant::now();
-        match panic::catch_unwind(AssertUnwindSafe(test)) {
-            Ok(()) => println!("test {name} ... ok ({:.0?})", started.elapsed()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed.push(*name);
-            }
-        }
-    }
-    let leftovers = children_of(std::process::id());
-    drop(finished);
-    if !leftovers.is_empty() {
-        println!("FAILED: processes left behind: {leftovers:?}");
-        failed.push("no_process_left_behind");
-    }
-    if failed.is_empty() {
-        println!("test result: ok. {} passed", tests.len());
-    } else {
-        println!("test result: FAILED. failures: {failed:?}");
-        std::process::exit(1);
-    }
-}
-
-/// Ends the run if it hangs; the returned sender stops the watchdog when dropped.
-fn start_watchdog() -> mpsc::Sender<()> {
-    let (finished, watch) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(WHOLE_RUN_DEADLINE) {
-            eprintln!("watchdog: the tests did not finish within {WHOLE_RUN_DEADLINE:?}");
-            std::process::exit(2);
-        }
-    });
-    finished
-}
-
-/// Joins with a deadline; running into it kills the child and fails the test.
-fn join<R>(mut process: Process<R>) -> Result<R, Error>
-where
-    R: Serialize + for<'de> Deserialize<'de> + Send + 'static,
-{
-    match process.join_timeout(JOIN_DEADLINE) {
-        Ok(Some(value)) => Ok(value),
-        Ok(None) => {
-            let _ = process.kill();
-            panic!(
-                "child {} did not finish within {JOIN_DEADLINE:?}",
-                process.name()
-            );
-        }
-        Err(error) => Err(error),
-    }
-}
-
-/// Receives with a deadline, naming what was expected.
-fn recv<T>(receiver: &IpcReceiver<T>, what: &str) -> T
-where
-    T: Serialize + for<'de> Deserialize<'de>,
-{
-    receiver
-        .try_recv_timeout(JOIN_DEADLINE)
-        .unwrap_or_else(|e| panic!("waiting for {what}: {e:?}"))
-}
-
-/// Pids whose parent is `pid` (from `/proc/*/stat`).
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|candidate| parent_of(*candidate) == Some(pid))
-        .collect()
-}
-
-/// The parent pid in `/proc/PID/stat` (the 4th field, after the parenthesised command name).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
+        ],
+        support::TEST_DEADLINE,
+    )
 }
 
 /// Whether `pid` still runs: it has a `/proc` entry that is not a zombie.
@@ -358,7 +219,7 @@ fn names_and_pids_reach_the_child() {
 fn panic_message_and_location_reach_the_parent() {
     let mut child = Process::spawn(panics, "the answer is not 41".to_string()).expect("spawn");
     let error = child
-        .join_timeout(JOIN_DEADLINE)
+        .join_timeout(DEADLINE)
         .expect_err("a panic is an error");
     match error {
         Error::Panicked { message, location } => {
@@ -418,7 +279,7 @@ fn child_dying_before_connecting_fails_join() {
         other => panic!("expected a Bootstrap error, got {other:?}"),
     }
     assert!(
-        started.elapsed() < JOIN_DEADLINE,
+        started.elapsed() < DEADLINE,
         "the death was noticed, not the deadline"
     );
 }
@@ -447,7 +308,7 @@ fn child_hanging_before_connecting_times_out_and_is_killed() {
         .start_timeout(Duration::from_millis(300))
         .spawn(square, 3)
         .expect("spawn");
-    match child.join_timeout(JOIN_DEADLINE) {
+    match child.join_timeout(DEADLINE) {
         Err(Error::Timeout(what)) => assert!(what.contains("connect back"), "{what}"),
         other => panic!("expected a start-up Timeout, got {other:?}"),
     }
@@ -591,11 +452,11 @@ fn join_timeout_is_alive_and_exitcode() {
         "a join that timed out leaves the child running"
     );
     release.send(99).expect("release");
-    assert_eq!(child.join_timeout(JOIN_DEADLINE).expect("join"), Some(99));
+    assert_eq!(child.join_timeout(DEADLINE).expect("join"), Some(99));
     assert!(!child.is_alive());
     assert_eq!(child.exitcode(), Some(0));
     assert!(matches!(
-        child.join_timeout(JOIN_DEADLINE),
+        child.join_timeout(DEADLINE),
         Err(Error::AlreadyJoined)
     ));
     child
@@ -609,7 +470,7 @@ fn terminate_gives_exitcode_minus_15() {
     let mut child = Process::spawn(wait_for_release, (started, release_rx)).expect("spawn");
     recv(&started_rx, "the child to start");
     child.terminate().expect("terminate");
-    match child.join_timeout(JOIN_DEADLINE) {
+    match child.join_timeout(DEADLINE) {
         Err(Error::Died { exitcode: -15 }) => {}
         other => panic!("expected Died {{ exitcode: -15 }}, got {other:?}"),
     }
@@ -696,11 +557,11 @@ fn children_outlive_the_thread_that_spawned_them() {
 /// `exitcode()` reaps the child; the result it sent before exiting is still delivered by `join`.
 fn result_survives_reaping_before_join() {
     let mut child = Process::spawn(square, 12).expect("spawn");
-    let deadline = Instant::now() + JOIN_DEADLINE;
+    let deadline = Instant::now() + DEADLINE;
     while child.exitcode().is_none() {
         assert!(
             Instant::now() < deadline,
-            "the child did not exit within {JOIN_DEADLINE:?}"
+            "the child did not exit within {DEADLINE:?}"
         );
         std::thread::yield_now();
     }

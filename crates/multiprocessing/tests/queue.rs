@@ -3,96 +3,46 @@
 //! mid-stream, too many handles in one message, and consumers that are gone.
 //!
 //! A `harness = false` target (children re-execute this binary, so `main` calls
-//! `multiprocessing::init()` first); see `queue_support` for the watchdog and the final check
+//! `multiprocessing::init()` first); see `support` for the watchdog and the final check
 //! that no child process is left behind.
 
-mod queue_support;
+mod support;
 
 use std::collections::{BTreeSet, HashMap};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::IpcSharedMemory;
 use multiprocessing::pipe::{self, Connection};
 use multiprocessing::queue::{BytePool, JoinableReceiver, Payload, Receiver, Sender};
 use multiprocessing::{Error, JoinableQueue, Process, Queue};
-use queue_support::{DEADLINE, join};
+use support::{DEADLINE, join};
 
-fn main() {
+fn main() -> ExitCode {
     multiprocessing::init();
-    queue_support::run(&[
-        (
-            "items_cross_in_order_then_the_stream_ends",
+    support::run(
+        tests![
             items_cross_in_order_then_the_stream_ends,
-        ),
-        (
-            "end_of_stream_waits_for_every_producer",
             end_of_stream_waits_for_every_producer,
-        ),
-        (
-            "consumer_processes_share_the_items_exactly_once",
             consumer_processes_share_the_items_exactly_once,
-        ),
-        (
-            "a_full_queue_blocks_put_until_a_get",
             a_full_queue_blocks_put_until_a_get,
-        ),
-        (
-            "a_full_queue_blocks_a_producer_process",
             a_full_queue_blocks_a_producer_process,
-        ),
-        (
-            "get_timeout_times_out_then_gets",
             get_timeout_times_out_then_gets,
-        ),
-        (
-            "join_waits_for_every_task_done",
             join_waits_for_every_task_done,
-        ),
-        (
-            "a_bounded_joinable_queue_waits_for_room_and_for_tasks",
             a_bounded_joinable_queue_waits_for_room_and_for_tasks,
-        ),
-        (
-            "a_killed_consumer_loses_at_most_its_batch",
             a_killed_consumer_loses_at_most_its_batch,
-        ),
-        (
-            "a_killed_producer_does_not_hang_the_consumer",
             a_killed_producer_does_not_hang_the_consumer,
-        ),
-        (
-            "too_many_handles_in_one_message_is_an_error",
             too_many_handles_in_one_message_is_an_error,
-        ),
-        (
-            "put_without_consumers_is_disconnected",
             put_without_consumers_is_disconnected,
-        ),
-        (
-            "a_dropped_consumer_gives_its_items_back",
             a_dropped_consumer_gives_its_items_back,
-        ),
-        (
-            "clones_are_independent_consumers_in_threads",
             clones_are_independent_consumers_in_threads,
-        ),
-        (
-            "a_dead_creator_is_disconnected_not_a_hang",
             a_dead_creator_is_disconnected_not_a_hang,
-        ),
-        (
-            "byte_pool_payloads_cross_processes_intact",
             byte_pool_payloads_cross_processes_intact,
-        ),
-        (
-            "byte_pool_goes_inline_when_full_and_refuses_foreign_slots",
             byte_pool_goes_inline_when_full_and_refuses_foreign_slots,
-        ),
-        (
-            "handles_travel_inside_queue_items",
             handles_travel_inside_queue_items,
-        ),
-    ]);
+        ],
+        support::TEST_DEADLINE,
+    )
 }
 
 fn get(rx: &Receiver<u64>, what: &str) -> Option<u64> {

@@ -8,13 +8,13 @@ use multiprocessing::Process;
 use multiprocessing::shared::{Array, Value};
 use serde::{Deserialize, Serialize};
 
-mod sync_harness;
+mod support;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn main() -> ExitCode {
     multiprocessing::init();
-    sync_harness::run(
+    support::run(
         tests![
             a_childs_write_is_seen_by_the_parent,
             a_parents_write_is_seen_by_the_child,

@@ -13,13 +13,13 @@ use multiprocessing::sync::{Barrier, Condition, Event, Lock, RLock, Semaphore, S
 use multiprocessing::{Error, Process};
 use serde::{Deserialize, Serialize};
 
-mod sync_harness;
+mod support;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
 fn main() -> ExitCode {
     multiprocessing::init();
-    sync_harness::run(
+    support::run(
         tests![
             a_lock_makes_read_modify_write_exact,
             a_killed_lock_holder_releases_the_lock,
@@ -316,7 +316,7 @@ fn a_killed_barrier_party_breaks_the_barrier() {
     let barrier = Barrier::new(3).unwrap();
     let doomed = daemon("doomed-party", meet_at_barrier, barrier.clone());
     let survivor = daemon("surviving-party", meet_at_barrier, barrier.clone());
-    sync_harness::wait_until("both parties to reach the barrier", DEADLINE, || {
+    support::wait_until("both parties to reach the barrier", DEADLINE, || {
         barrier.n_waiting().unwrap() == 2
     });
     doomed.kill().unwrap();
