@@ -1,13 +1,16 @@
 //! Benchmark: the cost of a process, and what four of them gain on the articles' CPU-bound task.
 //!
-//! 1. **Spawn + join**: start a process, run a trivial `fn(u32) -> u32` in it, join it. Python's
-//!    figures on the machine the articles' checks were run on: 1.3 ms with `fork`, 40 ms with
-//!    `spawn`. This crate re-executes the program (like `spawn`) and aims at 3 ms or less.
-//! 2. **Spawn alone**: until `spawn` returns (the OS has started the child; it connects later).
+//! 1. **Spawn + join**, with each start method: start a process, run a trivial `fn(u32) -> u32`
+//!    in it, join it. Python's figures on the machine the articles' checks were run on: 1.3 ms
+//!    with `fork`, 40 ms with `spawn`. The target is 3 ms or less.
+//! 2. **Spawn alone**: until `spawn` returns.
 //! 3. **Spawn + join with a 1 MiB argument** (`Vec<u8>`, serialized byte by byte).
 //! 4. **Listing 2.1's sum of squares**: four tasks of `Σ n²` for `n < 10⁷` in four processes
-//!    against the same four tasks one after another in this process. Targets: four processes at
-//!    least 1.8 × faster on two cores; the sequential run at least 30 × faster than Python's 2.3 s.
+//!    (each start method), in four threads (the same parallelism with no start cost at all: the
+//!    best processes could do), and one after another in this process. The four are measured in
+//!    turn, round after round, so that a noisy moment hurts them all alike. Targets: four
+//!    processes at least 1.8 × faster than sequential on two cores; the sequential run at least
+//!    30 × faster than Python's 2.3 s.
 //!
 //! Run it (a release build; `harness = false`, so `main` calls `init()` first):
 //!
@@ -24,7 +27,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use multiprocessing::Process;
+use multiprocessing::{Error, Process, StartMethod};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Python's time for the four tasks of listing B1 run one after another, on this machine.
 const PYTHON_SEQUENTIAL_SECS: f64 = 2.3;
@@ -62,21 +67,31 @@ fn main() {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(10_000_000);
 
-    // Warm up: the first spawn also starts the spawner thread and maps the executable.
-    for _ in 0..5 {
-        Process::spawn(identity, 1)
-            .and_then(Process::join)
-            .expect("warm-up");
+    for method in [StartMethod::ForkServer, StartMethod::Spawn] {
+        // Warm up: the first spawn also starts the spawner thread and maps the executable.
+        for _ in 0..5 {
+            start(method, identity, 1)
+                .and_then(Process::join)
+                .expect("warm-up");
+        }
+        spawn_figures(method, rounds);
     }
-    spawn_figures(rounds);
     sum_of_squares_figures(n);
 }
 
-fn spawn_figures(rounds: usize) {
+fn start<A, R>(method: StartMethod, f: fn(A) -> R, arg: A) -> Result<Process<R>, Error>
+where
+    A: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    Process::builder().start_method(method).spawn(f, arg)
+}
+
+fn spawn_figures(method: StartMethod, rounds: usize) {
     report(
-        "spawn + join, fn(u32) -> u32",
+        &format!("{method:?}: spawn + join, fn(u32) -> u32"),
         measure(rounds, || {
-            let value = Process::spawn(identity, 7)
+            let value = start(method, identity, 7)
                 .and_then(Process::join)
                 .expect("spawn/join");
             assert_eq!(value, 7);
@@ -84,20 +99,17 @@ fn spawn_figures(rounds: usize) {
     );
     let mut started = Vec::new();
     let spawn_only = measure(rounds.min(100), || {
-        started.push(Process::spawn(identity, 7).expect("spawn"));
+        started.push(start(method, identity, 7).expect("spawn"));
     });
     for child in started {
         child.join().expect("join");
     }
-    report(
-        "spawn alone (returns once the OS has started the child)",
-        spawn_only,
-    );
+    report(&format!("{method:?}: spawn alone"), spawn_only);
     let mib = vec![0xA5_u8; 1 << 20];
     report(
-        "spawn + join, 1 MiB argument (Vec<u8>)",
+        &format!("{method:?}: spawn + join, 1 MiB argument (Vec<u8>)"),
         measure(rounds / 4, || {
-            let len = Process::spawn(echo_bytes, mib.clone())
+            let len = start(method, echo_bytes, mib.clone())
                 .and_then(Process::join)
                 .expect("spawn/join");
             assert_eq!(len, 1 << 20);
@@ -105,43 +117,80 @@ fn spawn_figures(rounds: usize) {
     );
 }
 
+/// The four ways to do listing 2.1's tasks, measured in turn.
+#[derive(Clone, Copy, Debug)]
+enum Way {
+    Sequential,
+    ForkServer,
+    Spawn,
+    Threads,
+}
+
 fn sum_of_squares_figures(n: u64) {
+    const ROUNDS: usize = 15;
     let expected = sum_of_squares(n);
-    let parallel = measure(9, || {
-        let children: Vec<_> = (0..TASKS)
-            .map(|_| Process::spawn(sum_of_squares, n).expect("spawn"))
-            .collect();
-        for child in children {
-            assert_eq!(child.join().expect("join"), expected);
-        }
-    });
     // Called through a function pointer, as the children call it: inlined into this loop, the
     // same code can come out slower or faster, and the comparison would measure the inliner.
     let task: fn(u64) -> u128 = black_box(sum_of_squares);
-    let sequential = measure(9, || {
-        for _ in 0..TASKS {
-            assert_eq!(task(black_box(n)), expected);
+    let ways = [Way::Sequential, Way::ForkServer, Way::Spawn, Way::Threads];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); ways.len()];
+    for _ in 0..ROUNDS {
+        for (way, times) in ways.iter().zip(&mut times) {
+            let started = Instant::now();
+            let totals = run_tasks(*way, task, n);
+            times.push(started.elapsed());
+            assert!(totals.iter().all(|&total| total == expected), "{way:?}");
         }
-    });
-    let (parallel_median, sequential_median) = (parallel[parallel.len() / 2], sequential[4]);
-    report(
-        &format!("{TASKS} × Σn² (n < {n}) in {TASKS} processes"),
-        parallel,
-    );
-    report(
-        &format!("{TASKS} × Σn² (n < {n}) one after another"),
-        sequential,
-    );
-    println!(
-        "{TASKS} processes are {:.2} × faster than sequential (cores: {})",
-        sequential_median.as_secs_f64() / parallel_median.as_secs_f64(),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
+    }
+    let medians: Vec<Duration> = times
+        .iter_mut()
+        .map(|times| {
+            times.sort();
+            times[times.len() / 2]
+        })
+        .collect();
+    for (way, times) in ways.iter().zip(times) {
+        report(&format!("{TASKS} × Σn² (n < {n}), {way:?}"), times);
+    }
+    let sequential = medians[0].as_secs_f64();
+    for (way, median) in ways.iter().zip(&medians).skip(1) {
+        println!(
+            "{way:?}: {:.2} × faster than sequential (medians; cores: {})",
+            sequential / median.as_secs_f64(),
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+    }
     if n == 10_000_000 {
         println!(
             "sequential Rust is {:.0} × faster than Python's {PYTHON_SEQUENTIAL_SECS} s",
-            PYTHON_SEQUENTIAL_SECS / sequential_median.as_secs_f64()
+            PYTHON_SEQUENTIAL_SECS / sequential
         );
+    }
+}
+
+fn run_tasks(way: Way, task: fn(u64) -> u128, n: u64) -> Vec<u128> {
+    let in_processes = |method| {
+        let children: Vec<_> = (0..TASKS)
+            .map(|_| start(method, task, n).expect("spawn"))
+            .collect();
+        children
+            .into_iter()
+            .map(|child| child.join().expect("join"))
+            .collect()
+    };
+    match way {
+        Way::Sequential => (0..TASKS).map(|_| task(black_box(n))).collect(),
+        Way::ForkServer => in_processes(StartMethod::ForkServer),
+        Way::Spawn => in_processes(StartMethod::Spawn),
+        Way::Threads => std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|_| scope.spawn(move || task(black_box(n))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("thread"))
+                .collect()
+        }),
     }
 }
 

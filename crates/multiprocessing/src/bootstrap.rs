@@ -101,11 +101,15 @@ static CURRENT_NAME: OnceLock<String> = OnceLock::new();
 /// ```
 pub fn init() {
     INITIALIZED.store(true, Ordering::SeqCst);
+    if let Some(value) = std::env::var_os(crate::forkserver::FORKSERVER_ENV) {
+        crate::forkserver::zygote_main(value); // never returns in the fork server
+    }
     let Some(value) = std::env::var_os(BOOTSTRAP_ENV) else {
         quiet_checked_sends(); // the parent
+        crate::forkserver::start_early();
         return;
     };
-    match BootstrapSpec::parse(value) {
+    match BootstrapSpec::parse(BOOTSTRAP_ENV, value) {
         Ok(spec) if spec.is_for_this_executable() => child_main(spec),
         // Inherited by a different program that also uses this crate: not addressed to us.
         Ok(_) => quiet_checked_sends(),
@@ -155,7 +159,7 @@ pub(crate) enum Hello {
 }
 
 /// What to run: the first message from the parent on the child's channel.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Header {
     pub(crate) name: String,
     pub(crate) function: FnIdentity,
@@ -191,10 +195,10 @@ pub(crate) struct ChildContext {
 /// The executable's identity is there because a child's environment is inherited by any program
 /// the child runs: a *different* program using this crate must not take the variable for itself.
 #[derive(Debug, PartialEq)]
-struct BootstrapSpec {
-    parent_pid: u32,
+pub(crate) struct BootstrapSpec {
+    pub(crate) parent_pid: u32,
     exe: (u64, u64),
-    server_name: String,
+    pub(crate) server_name: String,
 }
 
 impl BootstrapSpec {
@@ -203,12 +207,12 @@ impl BootstrapSpec {
         format!("{}:{device}:{inode}:{}", self.parent_pid, self.server_name)
     }
 
-    fn parse(value: OsString) -> Result<Self, String> {
+    /// Parses the value of the variable `name` ([`BOOTSTRAP_ENV`] or the fork server's).
+    pub(crate) fn parse(name: &str, value: OsString) -> Result<Self, String> {
         let value = value
             .into_string()
-            .map_err(|v| format!("{BOOTSTRAP_ENV} is not UTF-8: {v:?}"))?;
-        let malformed =
-            || format!("{BOOTSTRAP_ENV}={value:?} is not \"<pid>:<dev>:<inode>:<path>\"");
+            .map_err(|v| format!("{name} is not UTF-8: {v:?}"))?;
+        let malformed = || format!("{name}={value:?} is not \"<pid>:<dev>:<inode>:<path>\"");
         let mut fields = value.splitn(4, ':');
         let mut number = || -> Result<u64, String> {
             fields
@@ -229,7 +233,7 @@ impl BootstrapSpec {
         })
     }
 
-    fn is_for_this_executable(&self) -> bool {
+    pub(crate) fn is_for_this_executable(&self) -> bool {
         crate::platform::exe_identity().is_ok_and(|exe| exe == self.exe)
     }
 }
@@ -246,7 +250,12 @@ pub(crate) fn bootstrap_value(server_name: &str) -> Result<String, Error> {
 
 /// The child's whole life. Never returns.
 fn child_main(spec: BootstrapSpec) -> ! {
-    let code = match run_child(spec) {
+    exit_child(run_child(spec))
+}
+
+/// Ends a child: its exit code, or a start-up failure said on stderr. Never returns.
+pub(crate) fn exit_child(result: Result<i32, String>) -> ! {
+    let code = match result {
         Ok(code) => code,
         Err(message) => {
             eprintln!(
@@ -295,6 +304,15 @@ fn run_child(spec: BootstrapSpec) -> Result<i32, String> {
         .map_err(|e| format!("no instructions from the parent: {e}"))?
         .to();
     drop(from_parent);
+    run_instructions(instructions, hello_sender.to_opaque())
+}
+
+/// The part of a child's life that both start methods share: read the header, check it, run the
+/// function it names with the argument that follows, report. Returns the exit code.
+pub(crate) fn run_instructions(
+    instructions: IpcReceiver<Header>,
+    to_parent: OpaqueIpcSender,
+) -> Result<i32, String> {
     let header = instructions
         .recv()
         .map_err(|e| format!("no header from the parent: {e}"))?;
@@ -302,7 +320,7 @@ fn run_child(spec: BootstrapSpec) -> Result<i32, String> {
     install_panic_hook();
     let context = ChildContext {
         from_parent: instructions.to_opaque(),
-        to_parent: hello_sender.to_opaque(),
+        to_parent,
     };
     match header.function.run(header.fingerprint, context) {
         Ok(code) => Ok(code),
@@ -314,7 +332,7 @@ fn run_child(spec: BootstrapSpec) -> Result<i32, String> {
     }
 }
 
-fn test_hook() -> Option<String> {
+pub(crate) fn test_hook() -> Option<String> {
     std::env::var(TEST_HOOK_ENV).ok()
 }
 
@@ -469,7 +487,10 @@ mod tests {
             exe: (2049, 77),
             server_name: "/tmp/odd:name/socket".into(),
         };
-        assert_eq!(BootstrapSpec::parse(spec.encode().into()), Ok(spec));
+        assert_eq!(
+            BootstrapSpec::parse(BOOTSTRAP_ENV, spec.encode().into()),
+            Ok(spec)
+        );
     }
 
     #[test]
@@ -497,7 +518,7 @@ mod tests {
             "1:2:/tmp/s",
             "-1:2:3:/tmp/s",
         ] {
-            let error = BootstrapSpec::parse(bad.into()).unwrap_err();
+            let error = BootstrapSpec::parse(BOOTSTRAP_ENV, bad.into()).unwrap_err();
             assert!(error.contains(BOOTSTRAP_ENV), "{error}");
         }
     }

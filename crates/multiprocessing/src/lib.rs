@@ -68,8 +68,10 @@
 #![deny(unsafe_code)]
 
 mod bootstrap;
+mod child;
 mod error;
 mod fnid;
+mod forkserver;
 pub mod logging;
 pub mod pipe;
 mod platform;
@@ -81,7 +83,9 @@ mod startup;
 pub mod sync;
 
 pub use bootstrap::{BOOTSTRAP_ENV, TEST_HOOK_ENV, current_process_name, init};
+pub use child::StartMethod;
 pub use error::Error;
+pub use forkserver::server_pid as fork_server_pid;
 pub use pipe::{Connection, pipe};
 pub use process::{Builder, DEFAULT_START_TIMEOUT, Process};
 pub use queue::{JoinableQueue, Queue};

@@ -32,7 +32,7 @@
 //! every child dies with it (`PR_SET_PDEATHSIG`; see `spawner` for why one thread forks them all).
 
 use std::ffi::OsString;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,9 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 use crate::bootstrap::{self, Header, Hello, Outcome};
+use crate::child::{Running, StartMethod};
 use crate::fnid::{Fingerprint, FnIdentity};
+use crate::forkserver::{self, ForkError, Forked};
 use crate::platform::{self, ChildHandle, StopSignal};
 use crate::startup::{self, Start, StartFailure, StartReport};
 
@@ -101,11 +103,10 @@ static NEXT_PROCESS_NUMBER: AtomicUsize = AtomicUsize::new(1);
 /// because the kernel ties that signal to the thread that started the child).
 pub struct Process<R> {
     name: String,
-    pid: u32,
     daemon: bool,
-    child: Child,
-    handle: ChildHandle,
-    /// The start-up watcher's report, until it has been received (see `startup`).
+    method: StartMethod,
+    child: Running,
+    /// The start-up watcher's report (spawned children only), until it has been received (see `startup`).
     startup: Option<StartReport>,
     /// Why the child never ran its function, once known.
     start_failure: Option<StartFailure>,
@@ -128,6 +129,7 @@ pub struct Builder {
     daemon: bool,
     env: Vec<(OsString, OsString)>,
     start_timeout: Duration,
+    start_method: Option<StartMethod>,
 }
 
 impl Default for Builder {
@@ -144,6 +146,7 @@ impl Builder {
             daemon: false,
             env: Vec::new(),
             start_timeout: DEFAULT_START_TIMEOUT,
+            start_method: None,
         }
     }
 
@@ -169,8 +172,17 @@ impl Builder {
 
     /// How long to wait for the child to connect back before killing it and failing with
     /// [`Error::Timeout`]. The time covers whatever `main` does before [`init()`](crate::init).
+    /// Only the [`Spawn`](StartMethod::Spawn) method has such a wait: a forked child is running
+    /// the crate's code from its first instant.
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.start_timeout = timeout;
+        self
+    }
+
+    /// How to start the child (Python's `get_context(method).Process`); see [`StartMethod`].
+    /// Without this, the fork server is used when it runs, and the spawn method otherwise.
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.start_method = Some(method);
         self
     }
 
@@ -233,9 +245,11 @@ where
         self.join_until(Some(Instant::now() + timeout))
     }
 
-    /// The child's process id.
+    /// The child's process id. A child of the fork server may not have been forked yet when
+    /// `spawn` returns; then this waits until it has (a fraction of a millisecond). It is 0 if the
+    /// fork failed, and `join` returns the error.
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.child.pid()
     }
 
     /// The process's name (`"Process-N"` unless the builder named it).
@@ -248,6 +262,11 @@ where
         self.daemon
     }
 
+    /// How the process was started.
+    pub fn start_method(&self) -> StartMethod {
+        self.method
+    }
+
     /// Whether the child is still running. Does not block. (A child that has finished its
     /// function but is still writing a large result counts as running.)
     pub fn is_alive(&mut self) -> bool {
@@ -258,7 +277,7 @@ where
     /// 1 after a panic), or minus the signal number if a signal ended it (`-9`, `-15`).
     pub fn exitcode(&mut self) -> Option<i32> {
         if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
+            self.status = self.child.try_wait();
         }
         self.status.map(platform::exitcode)
     }
@@ -279,7 +298,7 @@ where
         if self.status.is_some() {
             return Ok(()); // reaped: the pid may belong to someone else by now
         }
-        self.handle.signal(signal)
+        self.child.signal(signal)
     }
 
     /// The join state machine: receive the outcome, wait for the exit, hand out the result.
@@ -293,6 +312,11 @@ where
         if let Some(failure) = self.start_failure.take() {
             self.joined = true;
             return Err(self.start_error(failure));
+        }
+        if let Some(error) = self.child.start_error() {
+            self.joined = true;
+            self.status = self.child.try_wait();
+            return Err(error);
         }
         if !self.receive_outcome(deadline)? || !self.wait_for_exit(deadline)? {
             return Ok(None);
@@ -327,7 +351,7 @@ where
     /// The error for a child that never ran its function. Kills it if it still runs, and reaps it.
     fn start_error(&mut self, failure: StartFailure) -> Error {
         if !matches!(failure, StartFailure::ExitedEarly) {
-            let _ = self.handle.signal(StopSignal::Kill);
+            let _ = self.child.signal(StopSignal::Kill);
         }
         if self.status.is_none() {
             self.status = self.child.wait().ok();
@@ -335,11 +359,11 @@ where
         let exitcode = self.status.map(platform::exitcode).unwrap_or(-1);
         match failure {
             StartFailure::ExitedEarly if exitcode < 0 => Error::Died { exitcode },
-            StartFailure::ExitedEarly => exited_during_start_up(self.pid, exitcode),
+            StartFailure::ExitedEarly => exited_during_start_up(self.child.pid(), exitcode),
             StartFailure::TimedOut(timeout) => Error::Timeout(format!(
                 "child process {} to connect back within {timeout:?} (is \
                  multiprocessing::init() the first line of its main()?)",
-                self.pid
+                self.child.pid()
             )),
             StartFailure::Other(reason) => Error::Bootstrap(reason),
         }
@@ -381,13 +405,16 @@ where
         if self.status.is_some() {
             return Ok(true);
         }
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !self.handle.wait_exit(&mut self.child, left)? {
-                return Ok(false);
+        self.status = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.child.wait_timeout(left)? {
+                    Some(status) => Some(status),
+                    None => return Ok(false),
+                }
             }
-        }
-        self.status = Some(self.child.wait().map_err(Error::Ipc)?);
+            None => Some(self.child.wait()?),
+        };
         Ok(true)
     }
 }
@@ -396,7 +423,7 @@ impl<R> std::fmt::Debug for Process<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Process")
             .field("name", &self.name)
-            .field("pid", &self.pid)
+            .field("pid", &self.child.known_pid())
             .field("daemon", &self.daemon)
             .field("exitcode", &self.status.map(platform::exitcode))
             .finish_non_exhaustive()
@@ -423,8 +450,7 @@ impl<R> Drop for Process<R> {
         }
         if self.daemon || std::thread::panicking() || self.start_failure.is_some() {
             if self.status.is_none() {
-                let _ = self.handle.signal(StopSignal::Kill);
-                self.status = self.child.wait().ok();
+                self.status = self.child.kill_and_reap();
             }
             return;
         }
@@ -441,7 +467,7 @@ impl<R> Drop for Process<R> {
                 "multiprocessing: process {:?} (pid {}) was dropped without join; it {} \
                  without sending a result",
                 self.name,
-                self.pid,
+                self.child.pid(),
                 crate::error::describe_exit(platform::exitcode(status))
             );
         }
@@ -465,30 +491,34 @@ fn drain(results: OpaqueIpcReceiver) -> bool {
 
 /// Kills and reaps a child unless start-up succeeded: every error path of `start` is covered.
 struct StartingChild {
-    inner: Option<(Child, ChildHandle)>,
+    inner: Option<Running>,
 }
 
 impl StartingChild {
-    fn child(&mut self) -> &mut Child {
-        &mut self
-            .inner
+    fn child(&mut self) -> &mut Running {
+        self.inner
             .as_mut()
             .expect("present until start-up finishes")
-            .0
     }
 
-    fn finish(mut self) -> (Child, ChildHandle) {
+    fn finish(mut self) -> Running {
         self.inner.take().expect("present until start-up finishes")
     }
 }
 
 impl Drop for StartingChild {
     fn drop(&mut self) {
-        if let Some((mut child, handle)) = self.inner.take() {
-            let _ = handle.signal(StopSignal::Kill);
-            let _ = child.wait();
+        if let Some(mut child) = self.inner.take() {
+            child.kill_and_reap();
         }
     }
+}
+
+/// What every start method needs to know, worked out before anything is started.
+struct Plan {
+    builder: Builder,
+    name: String,
+    header: Header,
 }
 
 fn start<A, R>(builder: Builder, f: fn(A) -> R, arg: A) -> Result<Process<R>, Error>
@@ -512,16 +542,79 @@ where
             NEXT_PROCESS_NUMBER.fetch_add(1, Ordering::Relaxed)
         )
     });
+    let plan = Plan {
+        header: Header {
+            name: name.clone(),
+            function,
+            fingerprint,
+        },
+        name,
+        builder,
+    };
+    match plan.builder.start_method {
+        Some(StartMethod::Spawn) => start_spawned(plan, arg),
+        Some(StartMethod::ForkServer) => match forkserver::fork(&plan.builder.env) {
+            Ok(forked) => start_forked(plan, forked, arg),
+            Err(ForkError::Unavailable(reason)) => Err(Error::Spawn(std::io::Error::other(reason))),
+            Err(ForkError::Failed(error)) => Err(error),
+        },
+        // The default: the fork server if it runs, the spawn method if it could not start.
+        None => match forkserver::fork(&plan.builder.env) {
+            Ok(forked) => start_forked(plan, forked, arg),
+            Err(ForkError::Unavailable(_)) => start_spawned(plan, arg),
+            Err(ForkError::Failed(error)) => Err(error),
+        },
+    }
+}
 
+// ANCHOR: start_forked
+/// The fork server has forked the child; hand it its instructions.
+fn start_forked<A, R>(plan: Plan, forked: Forked, arg: A) -> Result<Process<R>, Error>
+where
+    A: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    let Forked {
+        child,
+        instructions,
+        results,
+    } = forked;
+    let mut starting = StartingChild {
+        inner: Some(Running::Forked(child)),
+    };
+    if let Err(error) = send_instructions(&plan, &instructions, arg) {
+        return Err(explain_failed_forked_send(error, starting.child()));
+    }
+    Ok(Process {
+        name: plan.name,
+        daemon: plan.builder.daemon,
+        method: StartMethod::ForkServer,
+        child: starting.finish(),
+        startup: None,
+        start_failure: None,
+        results: Some(results),
+        outcome: None,
+        status: None,
+        joined: false,
+    })
+}
+// ANCHOR_END: start_forked
+
+/// Start the program again; the watcher in `startup` finishes the conversation once it connects.
+fn start_spawned<A, R>(plan: Plan, arg: A) -> Result<Process<R>, Error>
+where
+    A: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
     let (server, server_name) = IpcOneShotServer::<Hello>::new().map_err(Error::Ipc)?;
     let (instructions, instructions_rx) = ipc::channel::<Header>().map_err(Error::Ipc)?;
     let child =
-        crate::spawner::spawn(child_command(&builder, &server_name)?).map_err(Error::Spawn)?;
+        crate::spawner::spawn(child_command(&plan.builder, &server_name)?).map_err(Error::Spawn)?;
     let pid = child.id();
     let handle = ChildHandle::new(&child);
     let probe = handle.exit_probe();
     let mut starting = StartingChild {
-        inner: Some((child, handle)),
+        inner: Some(Running::Spawned { child, handle }),
     };
     let report = startup::watch(Start {
         server,
@@ -529,33 +622,20 @@ where
         instructions: instructions_rx.to_opaque(),
         pid,
         probe,
-        timeout: builder.start_timeout,
+        timeout: plan.builder.start_timeout,
     })?;
 
     // The child picks these up when it connects. A large argument fills the channel and blocks
     // here until the child reads it; if the child dies first, the watcher drops the receiving end
     // and the send fails instead of hanging.
-    let header = Header {
-        name: name.clone(),
-        function,
-        fingerprint,
-    };
-    let sent =
-        bootstrap::send_checked(&instructions, header, "the start-up header").and_then(|()| {
-            let arguments: IpcSender<A> = instructions.to_opaque().to();
-            bootstrap::send_checked(&arguments, arg, &format!("the argument for {name}"))
-        });
-    if let Err(error) = sent {
+    if let Err(error) = send_instructions(&plan, &instructions, arg) {
         return Err(explain_failed_send(error, &report, starting.child()));
     }
-
-    let (child, handle) = starting.finish();
     Ok(Process {
-        name,
-        pid,
-        daemon: builder.daemon,
-        child,
-        handle,
+        name: plan.name,
+        daemon: plan.builder.daemon,
+        method: StartMethod::Spawn,
+        child: starting.finish(),
         startup: Some(report),
         start_failure: None,
         results: None,
@@ -565,17 +645,39 @@ where
     })
 }
 
+/// Writes the header and then the argument into the child's instructions channel.
+fn send_instructions<A: Serialize + DeserializeOwned>(
+    plan: &Plan,
+    instructions: &IpcSender<Header>,
+    arg: A,
+) -> Result<(), Error> {
+    bootstrap::send_checked(instructions, plan.header.clone(), "the start-up header")?;
+    let arguments: IpcSender<A> = instructions.clone().to_opaque().to();
+    bootstrap::send_checked(&arguments, arg, &format!("the argument for {}", plan.name))
+}
+
 /// A send into the instructions channel failed: if that is because the child died during
 /// start-up, say so (the watcher knows); otherwise the send's own error is the news.
-fn explain_failed_send(error: Error, report: &StartReport, child: &mut Child) -> Error {
+fn explain_failed_send(error: Error, report: &StartReport, child: &mut Running) -> Error {
     if !matches!(error, Error::Ipc(_) | Error::Disconnected) {
         return error;
     }
     match startup::receive(report, Some(Instant::now() + Duration::from_secs(1))) {
         Some(Err(StartFailure::ExitedEarly)) => match child.wait() {
-            Ok(status) => exited_during_start_up(child.id(), platform::exitcode(status)),
+            Ok(status) => exited_during_start_up(child.pid(), platform::exitcode(status)),
             Err(_) => error,
         },
+        _ => error,
+    }
+}
+
+/// The same for a forked child: a send fails when the child is gone, and its status says why.
+fn explain_failed_forked_send(error: Error, child: &mut Running) -> Error {
+    if !matches!(error, Error::Ipc(_) | Error::Disconnected) {
+        return error;
+    }
+    match child.wait_timeout(Duration::from_secs(1)) {
+        Ok(Some(status)) => exited_during_start_up(child.pid(), platform::exitcode(status)),
         _ => error,
     }
 }

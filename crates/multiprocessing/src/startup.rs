@@ -26,7 +26,8 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipc_channel::ipc::{IpcOneShotServer, IpcSender, OpaqueIpcReceiver};
+use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender, OpaqueIpcReceiver};
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::bootstrap::Hello;
@@ -84,6 +85,53 @@ fn run(start: Start) -> StartResult {
         probe,
         timeout,
     } = start;
+    let (receiver, hello) = accept_within(
+        server,
+        &server_name,
+        timeout,
+        || probe.has_exited(),
+        Hello::Abandon,
+    )?;
+    match hello {
+        Hello::Child {
+            pid: greeter,
+            to_child,
+        } if greeter == pid => {
+            let to_child: IpcSender<OpaqueIpcReceiver> = to_child.to();
+            match to_child.send(instructions) {
+                Ok(()) => Ok(receiver.to_opaque()),
+                Err(_) if probe.has_exited() => Err(StartFailure::ExitedEarly),
+                Err(e) => Err(StartFailure::Other(format!(
+                    "could not hand child {pid} its instructions: {e}"
+                ))),
+            }
+        }
+        // The socket sits in a private directory, so only a process of the same user could get
+        // here; still, never hand our child's function to someone else.
+        Hello::Child { pid: greeter, .. } => Err(StartFailure::Other(format!(
+            "process {greeter} connected instead of the child {pid}"
+        ))),
+        Hello::Abandon => Err(StartFailure::Other("start-up was abandoned".into())),
+    }
+}
+
+/// Waits for the first connection to `server` and its first message, but gives up when
+/// `has_exited()` says the process that should connect is gone, or when `timeout` has passed.
+///
+/// `accept` itself cannot be given a timeout, so it runs on a thread of its own that this function
+/// can abandon: it waits for that thread's answer in slices of [`START_POLL`], checking in between.
+/// Giving up, it wakes the abandoned `accept` by connecting to the socket itself and sending
+/// `abandon`, so the thread finishes instead of blocking for the rest of the program.
+pub(crate) fn accept_within<T>(
+    server: IpcOneShotServer<T>,
+    server_name: &str,
+    timeout: Duration,
+    mut has_exited: impl FnMut() -> bool,
+    abandon: T,
+) -> Result<(IpcReceiver<T>, T), StartFailure>
+where
+    T: Serialize + for<'de> Deserialize<'de> + Send + 'static,
+{
     let (accepted, accepts) = mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("multiprocessing-accept".into())
@@ -94,36 +142,11 @@ fn run(start: Start) -> StartResult {
     let deadline = Instant::now() + timeout;
     loop {
         match accepts.recv_timeout(START_POLL) {
-            Ok(Ok((
-                receiver,
-                Hello::Child {
-                    pid: greeter,
-                    to_child,
-                },
-            ))) if greeter == pid => {
-                let to_child: IpcSender<OpaqueIpcReceiver> = to_child.to();
-                return match to_child.send(instructions) {
-                    Ok(()) => Ok(receiver.to_opaque()),
-                    Err(_) if probe.has_exited() => Err(StartFailure::ExitedEarly),
-                    Err(e) => Err(StartFailure::Other(format!(
-                        "could not hand child {pid} its instructions: {e}"
-                    ))),
-                };
-            }
-            Ok(Ok((_, Hello::Child { pid: greeter, .. }))) => {
-                // The socket sits in a private directory, so only a process of the same user
-                // could get here; still, never hand our child's function to someone else.
-                return Err(StartFailure::Other(format!(
-                    "process {greeter} connected instead of the child {pid}"
-                )));
-            }
-            Ok(Ok((_, Hello::Abandon))) => {
-                return Err(StartFailure::Other("start-up was abandoned".into()));
-            }
-            Ok(Err(_)) if probe.has_exited() => return Err(StartFailure::ExitedEarly),
+            Ok(Ok(connection)) => return Ok(connection),
+            Ok(Err(_)) if has_exited() => return Err(StartFailure::ExitedEarly),
             Ok(Err(error)) => {
                 return Err(StartFailure::Other(format!(
-                    "child {pid} connected but did not greet: {error}"
+                    "the new process connected but did not greet: {error}"
                 )));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -131,21 +154,17 @@ fn run(start: Start) -> StartResult {
                 return Err(StartFailure::Other("the accept thread stopped".into()));
             }
         }
-        if probe.has_exited() {
-            wake_abandoned_accept(&server_name);
-            return Err(StartFailure::ExitedEarly);
+        let failure = if has_exited() {
+            StartFailure::ExitedEarly
+        } else if Instant::now() >= deadline {
+            StartFailure::TimedOut(timeout)
+        } else {
+            continue;
+        };
+        if let Ok(sender) = IpcSender::<T>::connect(server_name.to_string()) {
+            let _ = sender.send(abandon);
         }
-        if Instant::now() >= deadline {
-            wake_abandoned_accept(&server_name);
-            return Err(StartFailure::TimedOut(timeout));
-        }
-    }
-}
-
-/// Connects to our own one-shot server so that the thread blocked in its `accept` returns.
-fn wake_abandoned_accept(server_name: &str) {
-    if let Ok(sender) = IpcSender::<Hello>::connect(server_name.to_string()) {
-        let _ = sender.send(Hello::Abandon);
+        return Err(failure);
     }
 }
 

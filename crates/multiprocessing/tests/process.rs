@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
-use multiprocessing::{Error, Process};
+use multiprocessing::{Error, Process, StartMethod};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use support::{DEADLINE, children_of, join, recv};
 
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             killed_child_is_died_minus_9_and_others_finish,
             child_exit_without_result_is_died_with_its_code,
             child_dying_before_connecting_fails_join,
+            forked_child_dying_before_reading_fails_join,
             child_dying_before_reading_a_large_argument_fails_spawn_or_join,
             child_hanging_before_connecting_times_out_and_is_killed,
             terminate_during_start_up_is_died_minus_15,
@@ -263,9 +264,11 @@ fn child_exit_without_result_is_died_with_its_code() {
     }
 }
 
+/// The spawn method: the child exits before it connects back, so it never got its function.
 fn child_dying_before_connecting_fails_join() {
     let started = Instant::now();
     let child = Process::builder()
+        .start_method(StartMethod::Spawn)
         .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
         .spawn(square, 3)
         .expect("spawn returns before the child connects");
@@ -284,26 +287,43 @@ fn child_dying_before_connecting_fails_join() {
     );
 }
 
-/// A 4 MiB argument does not fit in the socket's buffer, so `spawn` blocks until the child reads
-/// it; a child that dies first must turn that into an error, not a hang.
-fn child_dying_before_reading_a_large_argument_fails_spawn_or_join() {
-    let result = Process::builder()
+/// The fork server: a forked child that exits before it reads its instructions is a child that
+/// died without a result, with its own exit code.
+fn forked_child_dying_before_reading_fails_join() {
+    let child = Process::builder()
+        .start_method(StartMethod::ForkServer)
         .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
-        .spawn(count_bytes, vec![7_u8; 4 << 20]);
-    let error = match result {
-        Err(error) => error,
-        Ok(child) => join(child).expect_err("the child never read its argument"),
-    };
-    assert!(
-        error
-            .to_string()
-            .contains("exited with code 3 before connecting"),
-        "{error}"
-    );
+        .spawn(square, 3)
+        .expect("spawn returns before the child runs");
+    match join(child) {
+        Err(Error::Died { exitcode: 3 }) => {}
+        other => panic!("expected Died {{ exitcode: 3 }}, got {other:?}"),
+    }
+}
+
+/// A 4 MiB argument does not fit in the socket's buffer, so `spawn` blocks until the child reads
+/// it; a child that dies first must turn that into an error, not a hang. Both start methods.
+fn child_dying_before_reading_a_large_argument_fails_spawn_or_join() {
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let result = Process::builder()
+            .start_method(method)
+            .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
+            .spawn(count_bytes, vec![7_u8; 4 << 20]);
+        let error = match result {
+            Err(error) => error,
+            Ok(child) => join(child).expect_err("the child never read its argument"),
+        };
+        let message = error.to_string();
+        assert!(
+            message.contains("exited with code 3"),
+            "{method:?}: {message}"
+        );
+    }
 }
 
 fn child_hanging_before_connecting_times_out_and_is_killed() {
     let mut child = Process::builder()
+        .start_method(StartMethod::Spawn)
         .env(multiprocessing::TEST_HOOK_ENV, "hang-before-connect")
         .start_timeout(Duration::from_millis(300))
         .spawn(square, 3)
@@ -331,15 +351,18 @@ fn count_bytes(bytes: Vec<u8>) -> usize {
 }
 
 fn fingerprint_mismatch_is_refused() {
-    let child = Process::builder()
-        .env(multiprocessing::TEST_HOOK_ENV, "corrupt-fingerprint")
-        .spawn(square, 3)
-        .expect("spawn");
-    match join(child) {
-        Err(Error::Bootstrap(message)) => {
-            assert!(message.contains("different executable"), "{message}")
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let child = Process::builder()
+            .start_method(method)
+            .env(multiprocessing::TEST_HOOK_ENV, "corrupt-fingerprint")
+            .spawn(square, 3)
+            .expect("spawn");
+        match join(child) {
+            Err(Error::Bootstrap(message)) => {
+                assert!(message.contains("different executable"), "{message}")
+            }
+            other => panic!("{method:?}: expected a Bootstrap error, got {other:?}"),
         }
-        other => panic!("expected a Bootstrap error, got {other:?}"),
     }
 }
 

@@ -56,15 +56,18 @@ fn a_panicking_child_is_an_error_and_nothing_is_left_behind() {
     );
 }
 
-/// Pids of this process's children that have not been reaped (from `/proc/*/stat`).
+/// Pids of the children this process started that have not been reaped (from `/proc/*/stat`):
+/// its own children except the fork server, and the fork server's children.
 fn live_children() -> Vec<u32> {
-    let me = std::process::id();
+    let server = multiprocessing::fork_server_pid();
+    let parents: Vec<u32> = std::iter::once(std::process::id()).chain(server).collect();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| parent_of(*pid) == Some(me))
+        .filter(|pid| Some(*pid) != server)
+        .filter(|pid| parent_of(*pid).is_some_and(|parent| parents.contains(&parent)))
         .collect()
 }
 

@@ -70,7 +70,7 @@ pub fn run(tests: &[Test], deadline: Duration) -> ExitCode {
         }
     }
     *current.lock().unwrap() = ("", Instant::now());
-    let leftovers = children_of(std::process::id());
+    let leftovers = leftover_processes();
     if !leftovers.is_empty() {
         println!("FAILED: processes left behind: {leftovers:?}");
         failed.push("no_process_left_behind");
@@ -136,6 +136,20 @@ pub fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() ->
         );
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Our children and the fork server's children, but not the fork server itself (it lives as long
+/// as this process, by design).
+pub fn leftover_processes() -> Vec<u32> {
+    let server = multiprocessing::fork_server_pid();
+    let mut leftovers: Vec<u32> = children_of(std::process::id())
+        .into_iter()
+        .filter(|&pid| Some(pid) != server)
+        .collect();
+    if let Some(server) = server {
+        leftovers.extend(children_of(server));
+    }
+    leftovers
 }
 
 /// The pids whose parent is `pid`, from `/proc` (Linux).
