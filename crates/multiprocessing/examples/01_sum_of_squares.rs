@@ -21,16 +21,19 @@
 //! ```text
 //! cargo run --release -p multiprocessing --example 01_sum_of_squares
 //! cargo run --release -p multiprocessing --example 01_sum_of_squares -- --sequential
+//! cargo run --release -p multiprocessing --example 01_sum_of_squares -- --spawn
 //! cargo run --release -p multiprocessing --example 01_sum_of_squares -- --closed-form
 //! cargo run --release -p multiprocessing --example 01_sum_of_squares -- --n 100000000 --tasks 8
 //! ```
 //!
 //! What to expect: four lines with the same total, the `u64` comparison, and the elapsed time. In a
-//! release build each task takes about five milliseconds, and starting a process costs about one,
-//! so on two cores four processes beat `--sequential` (the same four tasks one after another in the
-//! main process) only by a little; with `--n 100000000` the tasks are long enough for the speed-up
-//! to approach the number of cores. `--closed-form` finishes in well under a microsecond: no work
-//! was done. Timings vary from run to run and machine to machine.
+//! release build each task takes about five milliseconds. Starting a process through the fork
+//! server (the default) costs about a third of a millisecond of CPU, so on two cores four processes
+//! take a little more than half the time of `--sequential` (the same four tasks one after another
+//! in the main process). `--spawn` starts each child as a fresh copy of the program instead, about
+//! a millisecond and a half each, and most of the gain is gone; with `--n 100000000` the tasks are
+//! long enough for either to approach the number of cores. `--closed-form` finishes in well under a
+//! microsecond: no work was done. Timings vary from run to run and machine to machine.
 //!
 //! Checked by `tests/examples.rs`:
 //!
@@ -46,7 +49,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use multiprocessing::Process;
+use multiprocessing::{Process, StartMethod};
 
 /// Sum n² for n < N in several processes, and time it.
 #[derive(Parser)]
@@ -60,6 +63,9 @@ struct Args {
     /// Run the tasks one after another in this process instead of in child processes.
     #[arg(long)]
     sequential: bool,
+    /// Start each child as a fresh copy of the program instead of through the fork server.
+    #[arg(long)]
+    spawn: bool,
     /// Leave out `black_box`: the compiler replaces the loop with a formula (the trap).
     #[arg(long)]
     closed_form: bool,
@@ -102,7 +108,12 @@ fn main() -> Result<()> {
     let totals = if args.sequential {
         (0..args.tasks).map(|_| task(args.n)).collect()
     } else {
-        run_in_processes(task, args.n, args.tasks)?
+        let method = if args.spawn {
+            StartMethod::Spawn
+        } else {
+            StartMethod::ForkServer
+        };
+        run_in_processes(task, args.n, args.tasks, method)?
     };
     let elapsed = started.elapsed();
 
@@ -131,9 +142,14 @@ fn main() -> Result<()> {
 
 // ANCHOR: spawn
 /// Starts one child per task, then joins them all: every child runs while the others start.
-fn run_in_processes(task: fn(u64) -> u128, n: u64, tasks: usize) -> Result<Vec<u128>> {
+fn run_in_processes(
+    task: fn(u64) -> u128,
+    n: u64,
+    tasks: usize,
+    method: StartMethod,
+) -> Result<Vec<u128>> {
     let children = (0..tasks)
-        .map(|_| Process::spawn(task, n))
+        .map(|_| Process::builder().start_method(method).spawn(task, n))
         .collect::<Result<Vec<_>, _>>()
         .context("starting the worker processes")?;
     children

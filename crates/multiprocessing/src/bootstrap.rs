@@ -78,8 +78,10 @@ static CURRENT_NAME: OnceLock<String> = OnceLock::new();
 ///
 /// A child process is this same program started again. In a child, `init` connects to the parent,
 /// runs the function the parent asked for, sends back its result (or its panic), and **exits the
-/// process: it never returns**. In the parent (no [`BOOTSTRAP_ENV`] in the environment) it returns
-/// at once.
+/// process: it never returns**. In the parent (no [`BOOTSTRAP_ENV`] in the environment) it starts
+/// the fork server, waits until it is ready (a few milliseconds, once per program; see
+/// [`StartMethod`](crate::StartMethod)) and returns. The fork server is this program started once
+/// more, and its `init()` never returns either: it serves until the parent exits.
 ///
 /// So everything in `main` *before* `init()` runs again in every child, like module-level code in
 /// Python under the *spawn* start method: keep it out (no argument parsing, no printing, no
@@ -271,6 +273,7 @@ pub(crate) fn exit_child(result: Result<i32, String>) -> ! {
 }
 
 fn run_child(spec: BootstrapSpec) -> Result<i32, String> {
+    crate::platform::name_after_program();
     if !crate::platform::die_with_parent(spec.parent_pid)? {
         // The parent died before we could ask to die with it: nobody is waiting for us.
         eprintln!(

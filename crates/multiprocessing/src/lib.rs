@@ -7,11 +7,13 @@
 //!
 //! Rust has no safe "fork this process and run a function in the copy": after `fork` only one
 //! thread survives, and any lock another thread held stays locked forever. So this crate does what
-//! Python's *spawn* start method does: it **starts the same executable again** and tells the new
-//! process which function to run. That is why every program that starts processes calls
-//! [`init()`] first in `main`: in a child, `init` runs the function and exits; in the parent it
-//! returns. Code before `init()` runs again in every child, exactly like module-level code under
-//! Python's `if __name__ == "__main__":` guard.
+//! Python's *spawn* and *forkserver* start methods do: it **starts the same executable again** and
+//! tells the new process which function to run, either once per child (*spawn*), or once in all,
+//! as a single-threaded *fork server* that forks a copy of itself for each child (*forkserver*, the
+//! default; see [`StartMethod`]). That is why every program that starts processes calls [`init()`]
+//! first in `main`: in a child, `init` runs the function and exits; in the parent it starts the
+//! fork server and returns. Code before `init()` runs again in every such copy, exactly like
+//! module-level code under Python's `if __name__ == "__main__":` guard.
 //!
 //! ```no_run
 //! use multiprocessing::Process;
@@ -57,6 +59,7 @@
 //! - `startup`: the parent's side of the start-up, on a watcher thread, so that `spawn` returns
 //!   at once and a child that dies before it connects cannot hang anyone.
 //! - `spawner`: why every child is started from one long-lived thread.
+//! - `forkserver`: the fork server, its protocol, and why forking *it* is safe.
 //! - `platform`: the Linux parts (`/proc/self/exe`, `PR_SET_PDEATHSIG`, pidfds).
 //!
 //! ## Platform

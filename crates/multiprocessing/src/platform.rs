@@ -144,6 +144,29 @@ pub(crate) fn die_with_parent(parent_pid: u32) -> Result<bool, String> {
 }
 // ANCHOR_END: pdeathsig
 
+/// Names this process after the program (the basename of `argv[0]`), as `ps` and `top` show it.
+/// A process started from `/proc/self/exe` would otherwise be listed as `exe`.
+#[cfg(target_os = "linux")]
+pub(crate) fn name_after_program() {
+    let Some(arg0) = std::env::args_os().next() else {
+        return;
+    };
+    let path = std::path::Path::new(&arg0);
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    use std::os::unix::ffi::OsStrExt;
+    // The kernel keeps 15 bytes of it.
+    let bytes: Vec<u8> = name.as_bytes().iter().copied().take(15).collect();
+    if let Ok(name) = std::ffi::CString::new(bytes) {
+        let _ = rustix::thread::set_name(&name);
+    }
+}
+
+/// Naming the process (nothing to do off Linux).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn name_after_program() {}
+
 /// Dying with the parent (unsupported off Linux).
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn die_with_parent(_parent_pid: u32) -> Result<bool, String> {

@@ -551,6 +551,7 @@ where
         name,
         builder,
     };
+    // ANCHOR: choose_method
     match plan.builder.start_method {
         Some(StartMethod::Spawn) => start_spawned(plan, arg),
         Some(StartMethod::ForkServer) => match forkserver::fork(&plan.builder.env) {
@@ -565,9 +566,9 @@ where
             Err(ForkError::Failed(error)) => Err(error),
         },
     }
+    // ANCHOR_END: choose_method
 }
 
-// ANCHOR: start_forked
 /// The fork server has forked the child; hand it its instructions.
 fn start_forked<A, R>(plan: Plan, forked: Forked, arg: A) -> Result<Process<R>, Error>
 where
@@ -598,7 +599,6 @@ where
         joined: false,
     })
 }
-// ANCHOR_END: start_forked
 
 /// Start the program again; the watcher in `startup` finishes the conversation once it connects.
 fn start_spawned<A, R>(plan: Plan, arg: A) -> Result<Process<R>, Error>

@@ -107,6 +107,7 @@ fn greet_and_exit(spec: &BootstrapSpec, greeting: Greeting) -> ! {
 }
 
 /// `fork` is only sound in a process with one thread (see the module docs).
+// ANCHOR: single_threaded
 fn ensure_single_threaded() -> Result<(), String> {
     let threads = std::fs::read_dir("/proc/self/task")
         .map_err(|e| format!("cannot count threads in /proc/self/task: {e}"))?
@@ -122,9 +123,11 @@ fn ensure_single_threaded() -> Result<(), String> {
         ))
     }
 }
+// ANCHOR_END: single_threaded
 
 /// Everything the server does once, so that each child does not.
 fn prepare() {
+    platform::name_after_program();
     // SAFETY: SIG_IGN installs no handler; the server has one thread (checked just before).
     unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
     // SAFETY: one thread (checked just before), so nothing reads the environment meanwhile.
@@ -248,6 +251,7 @@ impl Zygote {
                 return None;
             }
         };
+        // ANCHOR: fork
         // SAFETY: this process has exactly one thread (see the module docs), so the child is a
         // complete copy and may go on running Rust code, allocating included.
         let pid = unsafe { libc::fork() };
@@ -261,6 +265,7 @@ impl Zygote {
                 sentinel,
             });
         }
+        // ANCHOR_END: fork
         drop((sentinel, instructions, to_parent));
         if pid < 0 {
             let error = std::io::Error::last_os_error();
