@@ -64,11 +64,20 @@
 //!
 //! ## Platform
 //!
-//! Linux only. On other systems the crate compiles, and [`Process::spawn`] returns
-//! [`Error::Unsupported`]. (Production code that needs this on every platform: the `procspawn`
+//! Linux only. On other Unix systems (macOS, the BSDs) the crate compiles, and
+//! [`Process::spawn`] returns [`Error::Unsupported`]; `.ci/run` checks that it compiles for macOS
+//! and FreeBSD. On Windows it does not compile, and says why. (Production code that needs this on every platform: the `procspawn`
 //! crate does the same job; it pins an older ipc-channel, which is why the chapter builds its own.)
 
 #![deny(unsafe_code)]
+
+#[cfg(not(unix))]
+compile_error!(
+    "the multiprocessing crate needs a Unix system: it runs on Linux, and on other Unix systems \
+     (macOS, the BSDs) it compiles and Process::spawn returns Error::Unsupported. Windows is not \
+     supported: ipc-channel's Windows channels cannot move between threads, which the queues and \
+     locks of this crate need."
+);
 
 mod bootstrap;
 mod child;

@@ -181,6 +181,35 @@ pub(crate) struct ChildHandle {
     pid: u32,
 }
 
+/// A pidfd for `pid`, where the system has them (Linux 5.3 and later); `None` elsewhere. Only the
+/// parent of an unreaped child can be sure the pid still names that child when it asks.
+pub(crate) fn pidfd_for(pid: rustix::process::Pid) -> Option<rustix::fd::OwnedFd> {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// Sends `signal` through the pidfd when there is one, else by pid.
+pub(crate) fn send_signal(
+    pidfd: Option<&rustix::fd::OwnedFd>,
+    pid: rustix::process::Pid,
+    signal: rustix::process::Signal,
+) -> rustix::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if let Some(pidfd) = pidfd {
+        return rustix::process::pidfd_send_signal(pidfd, signal);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = pidfd;
+    rustix::process::kill_process(pid, signal)
+}
+
 /// The two signals this crate sends.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum StopSignal {

@@ -285,7 +285,7 @@ impl Zygote {
                 return None;
             }
         }
-        let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
+        let pidfd = platform::pidfd_for(pid);
         let _ = events.send(Event::Forked {
             pid: pid.as_raw_nonzero().get() as u32,
         });
@@ -302,10 +302,7 @@ impl Zygote {
             WireSignal::Terminate => Signal::TERM,
             WireSignal::Kill => Signal::KILL,
         };
-        let _ = match &child.pidfd {
-            Some(pidfd) => rustix::process::pidfd_send_signal(pidfd, signal),
-            None => rustix::process::kill_process(child.pid, signal),
-        };
+        let _ = platform::send_signal(child.pidfd.as_ref(), child.pid, signal);
     }
 
     /// Reaps the children whose sentinel closed and reports their status; keeps those that have
