@@ -677,7 +677,11 @@ fn explain_failed_forked_send(error: Error, child: &mut Running) -> Error {
         return error;
     }
     match child.wait_timeout(Duration::from_secs(1)) {
-        Ok(Some(status)) => exited_during_start_up(child.pid(), platform::exitcode(status)),
+        Ok(Some(status)) => Error::Bootstrap(format!(
+            "forked child process {} {} before it read its instructions",
+            child.pid(),
+            crate::error::describe_exit(platform::exitcode(status))
+        )),
         _ => error,
     }
 }
