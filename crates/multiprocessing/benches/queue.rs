@@ -22,16 +22,33 @@
 //! ```text
 //! cargo bench -p multiprocessing --bench queue
 //! cargo bench -p multiprocessing --bench queue -- --quick   # a few seconds, smaller counts
+//! cargo bench -p multiprocessing --bench queue -- --spawn   # children by the spawn method
 //! ```
 
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::IpcSharedMemory;
 use multiprocessing::queue::{BytePool, Payload};
-use multiprocessing::{Error, Process, Queue, pipe, queue};
+use multiprocessing::{Error, Process, Queue, StartMethod, pipe, queue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_bytes::ByteBuf;
 
 const MIB: usize = 1 << 20;
+
+/// Starts a child with the fork server, or with the spawn method if `--spawn` was given.
+fn start<A, R>(f: fn(A) -> R, arg: A) -> Result<Process<R>, Error>
+where
+    A: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    let method = if std::env::args().any(|arg| arg == "--spawn") {
+        StartMethod::Spawn
+    } else {
+        StartMethod::ForkServer
+    };
+    Process::builder().start_method(method).spawn(f, arg)
+}
 
 fn main() -> Result<(), Error> {
     multiprocessing::init();
@@ -125,7 +142,7 @@ fn produce_numbers((tx, count): (queue::Sender<u64>, u64)) {
 
 fn small_messages(count: usize) -> Result<(), Error> {
     let (tx, rx) = Queue::<u64>::unbounded()?;
-    let child = Process::spawn(produce_numbers, (tx, count as u64))?;
+    let child = start(produce_numbers, (tx, count as u64))?;
     let mut expected = 0;
     while let Some(n) = rx.get()? {
         assert_eq!(n, expected, "items arrive in order from one producer");
@@ -143,7 +160,7 @@ fn echo_numbers((end, count): (pipe::Connection<u64, u64>, u64)) {
 
 fn pipe_messages(count: usize) -> Result<(), Error> {
     let (parent, child_end) = pipe::pipe::<u64, u64>()?;
-    let child = Process::spawn(echo_numbers, (child_end, count as u64))?;
+    let child = start(echo_numbers, (child_end, count as u64))?;
     for expected in 0..count as u64 {
         assert_eq!(parent.recv()?, expected);
     }
@@ -162,7 +179,7 @@ fn byte_payloads(count: usize) -> Result<(), Error> {
     // A batch is one message. For 1 MiB items one per message is fastest (measured: batches of
     // 8 and 32 were slower): a bigger message only means a bigger buffer to allocate and fill.
     let (tx, rx) = Queue::<ByteBuf>::builder().batch(1).build()?;
-    let child = Process::spawn(produce_bytes, (tx, count))?;
+    let child = start(produce_bytes, (tx, count))?;
     let mut received = 0;
     while let Some(payload) = rx.get()? {
         assert_eq!(payload.len(), MIB);
@@ -183,7 +200,7 @@ fn produce_shared((tx, count): (queue::Sender<IpcSharedMemory>, usize)) {
 fn shared_payloads(count: usize) -> Result<(), Error> {
     // One file descriptor per item; a message carries at most 64.
     let (tx, rx) = Queue::<IpcSharedMemory>::builder().batch(32).build()?;
-    let child = Process::spawn(produce_shared, (tx, count))?;
+    let child = start(produce_shared, (tx, count))?;
     let mut received = 0;
     while let Some(payload) = rx.get()? {
         assert_eq!(payload.len(), MIB);
@@ -208,7 +225,7 @@ fn send_bytes((end, count): (pipe::Connection<ByteBuf, ByteBuf>, usize)) {
 
 fn pipe_bytes(count: usize) -> Result<(), Error> {
     let (parent, child_end) = pipe::pipe::<ByteBuf, ByteBuf>()?;
-    let child = Process::spawn(send_bytes, (child_end, count))?;
+    let child = start(send_bytes, (child_end, count))?;
     for _ in 0..count {
         assert_eq!(parent.recv()?.len(), MIB);
     }
@@ -247,7 +264,7 @@ fn pooled_payloads(count: usize) -> Result<(), Error> {
     // while it waits for room = 7 of 8, so a slot is always free and nothing goes inline.
     let pool = BytePool::new(8, MIB).expect("a pool of 8 MiB");
     let (tx, rx) = Queue::<Payload>::builder().capacity(4).batch(2).build()?;
-    let child = Process::spawn(produce_pooled, (tx, pool.clone(), count))?;
+    let child = start(produce_pooled, (tx, pool.clone(), count))?;
     let expected: Vec<u8> = (0..MIB).map(|i| i as u8).collect();
     let mut received = 0;
     while let Some(payload) = rx.get()? {
@@ -276,7 +293,7 @@ fn echo_until_hang_up(end: pipe::Connection<u64, u64>) -> u64 {
 /// Latency rather than throughput: one request, wait for its reply, repeat.
 fn ping_pong(rounds: usize) -> Result<(), Error> {
     let (parent, child_end) = pipe::pipe::<u64, u64>()?;
-    let child = Process::spawn(echo_until_hang_up, child_end)?;
+    let child = start(echo_until_hang_up, child_end)?;
     for n in 0..rounds as u64 {
         parent.send(n)?;
         assert_eq!(parent.recv()?, n + 1);
@@ -300,7 +317,7 @@ fn consume_numbers(rx: queue::Receiver<u64>) -> u64 {
 /// each batch goes through a socket twice: feeder to broker (same process) and broker to child.
 fn small_messages_to_child(count: usize) -> Result<(), Error> {
     let (tx, rx) = Queue::<u64>::unbounded()?;
-    let child = Process::spawn(consume_numbers, rx)?;
+    let child = start(consume_numbers, rx)?;
     for n in 0..count as u64 {
         tx.put(n)?;
     }

@@ -52,10 +52,10 @@ pub const CHAPTERS: &[Chapter] = &[
         number: 2,
         id: "multiprocessing",
         title: "Multiprocessing",
-        summary: "Processes with their own memory, started by re-running the program the way \
-                  Python's spawn start method does, talking through queues, pipes and shared \
-                  memory, synchronized across processes, and cleaned up when they panic, are \
-                  killed, or outlive their parent.",
+        summary: "Processes with their own memory, started the way Python's forkserver and \
+                  spawn start methods do (the program runs again, once or per child), talking \
+                  through queues, pipes and shared memory, synchronized across processes, and \
+                  cleaned up when they panic, are killed, or outlive their parent.",
         book_page: "docs/src/multiprocessing/index.md",
         scenario: Some(Scenario {
             title: "start processes, and sum squares in 4 of them (the articles' listing B1)",

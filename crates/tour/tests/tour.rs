@@ -66,7 +66,8 @@ fn the_whole_tour_runs_every_chapter_and_its_scenarios() {
     for expected in [
         "== 1. Overview ==",
         "== 2. Multiprocessing ==",
-        "start a process and join it: median",
+        "start a process and join it, fork server: median",
+        "start a process and join it, spawn method: median",
         "4 tasks x sum of n^2 for n < 100000 (each = 333328333350000)",
         "== 3. Threading ==",
         "sum of n^2 for n < 1000000: 1 thread",
