@@ -3,11 +3,14 @@
 //!
 //! # Starting
 //!
-//! [`Process::spawn`] checks what it can (the argument serializes, the OS starts the process),
+//! [`Process::spawn`] checks what it can (the argument serializes, the child can be asked for),
 //! writes the function and the argument into the child's instructions channel and returns, like
-//! Python's `start()`; the watcher in `startup` finishes the conversation with the child on a thread
-//! of its own. Errors of the start-up that come later (the child died or hung before it connected)
-//! are reported by `join`. When `spawn` itself fails, the half-started child is killed and reaped.
+//! Python's `start()`. With the fork server, the server forks the child and reports its pid and
+//! later its exit status (see `forkserver`); with the spawn method, the OS starts the program again
+//! and the watcher in `startup` finishes the conversation with the child on a thread of its own.
+//! Errors of the start-up that come later (the fork failed, the child died or hung before it
+//! connected) are reported by `join`. When `spawn` itself fails, the half-started child is killed
+//! and reaped.
 //!
 //! # Joining
 //!
@@ -73,12 +76,13 @@ static NEXT_PROCESS_NUMBER: AtomicUsize = AtomicUsize::new(1);
 ///
 /// # Starting
 ///
-/// [`Process::spawn`] returns as soon as the operating system has started the child, like Python's
-/// `start()`: the function and its argument are already on their way, and the child picks them up
-/// when it connects back (a millisecond or so later). So a value that cannot be serialized is an
-/// error from `spawn`, and so is a child the OS cannot start; a child that dies or hangs *before*
-/// it connects back is an error from `join` ([`Error::Bootstrap`], or [`Error::Died`] if a signal
-/// killed it, or [`Error::Timeout`] after [`Builder::start_timeout`]).
+/// [`Process::spawn`] returns as soon as the child has been asked for, like Python's `start()`:
+/// the function and its argument are already on their way, and the child picks them up when it
+/// runs (a fraction of a millisecond later through the fork server, the default; a millisecond or
+/// so with [`StartMethod::Spawn`]). So a value that cannot be serialized is an error from `spawn`,
+/// and so is a child that cannot be started at all; a child that dies or hangs before it reads its
+/// instructions is an error from `join` ([`Error::Bootstrap`], or [`Error::Died`] if a signal
+/// killed it, or [`Error::Timeout`] after [`Builder::start_timeout`] with the spawn method).
 ///
 /// # Joining
 ///
