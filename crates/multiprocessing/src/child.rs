@@ -7,10 +7,11 @@
 //!   reports the status, and signals it on our behalf.
 
 use std::process::{Child, ExitStatus};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::forkserver::ForkedChild;
+pub(crate) use crate::forkserver::StillStarting;
 use crate::platform::{ChildHandle, StopSignal};
 
 /// How to start a child process (Python's `multiprocessing.set_start_method`, or
@@ -63,11 +64,15 @@ impl Running {
         }
     }
 
-    /// Why the child never started, for a fork that failed.
-    pub(crate) fn start_error(&self) -> Option<Error> {
+    /// Why the child never started, for a fork that failed; waits for the fork server's answer
+    /// until `deadline` (`None`: as long as it takes).
+    pub(crate) fn start_error(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Error>, StillStarting> {
         match self {
-            Running::Spawned { .. } => None,
-            Running::Forked(child) => child.start_error(),
+            Running::Spawned { .. } => Ok(None),
+            Running::Forked(child) => child.start_error(deadline),
         }
     }
 

@@ -24,6 +24,19 @@ use crate::Error;
 /// The path of the running executable, used to start children.
 pub(crate) const SELF_EXE: &str = "/proc/self/exe";
 
+/// `/proc/self/exe` as a command: the same program again, with our `argv[0]` (so that `ps` shows
+/// its name) and stdin from `/dev/null` (as in Python's children). stdout and stderr are inherited.
+pub(crate) fn self_exe_command() -> std::process::Command {
+    let mut command = std::process::Command::new(SELF_EXE);
+    #[cfg(unix)]
+    if let Some(arg0) = std::env::args_os().next() {
+        use std::os::unix::process::CommandExt;
+        command.arg0(arg0);
+    }
+    command.stdin(std::process::Stdio::null());
+    command
+}
+
 /// Returns an error on systems where this crate cannot start processes.
 pub(crate) fn ensure_supported() -> Result<(), Error> {
     if cfg!(target_os = "linux") {
@@ -176,7 +189,7 @@ pub(crate) fn die_with_parent(_parent_pid: u32) -> Result<bool, String> {
 /// A handle to one child process for waiting and signalling without pid-reuse races.
 #[derive(Debug)]
 pub(crate) struct ChildHandle {
-    #[cfg(target_os = "linux")]
+    /// `None` off Linux, and on kernels older than 5.3.
     pidfd: Option<rustix::fd::OwnedFd>,
     pid: u32,
 }
@@ -210,8 +223,9 @@ pub(crate) fn send_signal(
     rustix::process::kill_process(pid, signal)
 }
 
-/// The two signals this crate sends.
-#[derive(Debug, Clone, Copy)]
+/// The two signals this crate sends. It travels to the fork server, which signals its children
+/// on the parent's behalf.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) enum StopSignal {
     /// SIGTERM: "please stop" (Python's `terminate()`).
     Terminate,
@@ -219,51 +233,35 @@ pub(crate) enum StopSignal {
     Kill,
 }
 
+impl StopSignal {
+    pub(crate) fn to_signal(self) -> rustix::process::Signal {
+        match self {
+            StopSignal::Terminate => rustix::process::Signal::TERM,
+            StopSignal::Kill => rustix::process::Signal::KILL,
+        }
+    }
+}
+
 impl ChildHandle {
     /// Opens a pidfd for a child that has not been reaped yet (so its pid cannot have been reused).
     pub(crate) fn new(child: &Child) -> Self {
-        #[cfg(target_os = "linux")]
-        {
-            let pidfd = rustix::process::Pid::from_raw(child.id() as i32).and_then(|pid| {
-                rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
-            });
-            ChildHandle {
-                pidfd,
-                pid: child.id(),
-            }
+        let pid = child.id();
+        ChildHandle {
+            pidfd: rustix::process::Pid::from_raw(pid as i32).and_then(pidfd_for),
+            pid,
         }
-        #[cfg(not(target_os = "linux"))]
-        ChildHandle { pid: child.id() }
     }
 
     /// Sends a signal. The caller guarantees the child has not been reaped yet when there is no
     /// pidfd (a zombie keeps its pid, so the pid still names our child). A child that has already
     /// exited is not an error: Python's `terminate()` on a finished process does nothing either.
     pub(crate) fn signal(&self, signal: StopSignal) -> Result<(), Error> {
-        #[cfg(target_os = "linux")]
-        {
-            use rustix::process::Signal;
-            let signal = match signal {
-                StopSignal::Terminate => Signal::TERM,
-                StopSignal::Kill => Signal::KILL,
-            };
-            let result = match (&self.pidfd, rustix::process::Pid::from_raw(self.pid as i32)) {
-                (Some(pidfd), _) => rustix::process::pidfd_send_signal(pidfd, signal),
-                (None, Some(pid)) => rustix::process::kill_process(pid, signal),
-                (None, None) => Ok(()),
-            };
-            match result {
-                Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
-                Err(e) => Err(Error::Ipc(e.into())),
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = signal;
-            Err(Error::Unsupported(format!(
-                "cannot signal process {}: processes are supported on Linux only",
-                self.pid
-            )))
+        let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) else {
+            return Ok(());
+        };
+        match send_signal(self.pidfd.as_ref(), pid, signal.to_signal()) {
+            Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+            Err(e) => Err(Error::Ipc(e.into())),
         }
     }
 

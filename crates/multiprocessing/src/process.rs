@@ -35,7 +35,7 @@
 //! every child dies with it (`PR_SET_PDEATHSIG`; see `spawner` for why one thread forks them all).
 
 use std::ffi::OsString;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,7 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 use crate::bootstrap::{self, Header, Hello, Outcome};
-use crate::child::{Running, StartMethod};
+use crate::child::{Running, StartMethod, StillStarting};
 use crate::fnid::{Fingerprint, FnIdentity};
 use crate::forkserver::{self, ForkError, Forked};
 use crate::platform::{self, ChildHandle, StopSignal};
@@ -317,10 +317,14 @@ where
             self.joined = true;
             return Err(self.start_error(failure));
         }
-        if let Some(error) = self.child.start_error() {
-            self.joined = true;
-            self.status = self.child.try_wait();
-            return Err(error);
+        match self.child.start_error(deadline) {
+            Err(StillStarting) => return Ok(None),
+            Ok(Some(error)) => {
+                self.joined = true;
+                self.status = self.child.try_wait();
+                return Err(error);
+            }
+            Ok(None) => {}
         }
         if !self.receive_outcome(deadline)? || !self.wait_for_exit(deadline)? {
             return Ok(None);
@@ -556,19 +560,18 @@ where
         builder,
     };
     // ANCHOR: choose_method
-    match plan.builder.start_method {
-        Some(StartMethod::Spawn) => start_spawned(plan, arg),
-        Some(StartMethod::ForkServer) => match forkserver::fork(&plan.builder.env) {
-            Ok(forked) => start_forked(plan, forked, arg),
-            Err(ForkError::Unavailable(reason)) => Err(Error::Spawn(std::io::Error::other(reason))),
-            Err(ForkError::Failed(error)) => Err(error),
-        },
-        // The default: the fork server if it runs, the spawn method if it could not start.
-        None => match forkserver::fork(&plan.builder.env) {
-            Ok(forked) => start_forked(plan, forked, arg),
-            Err(ForkError::Unavailable(_)) => start_spawned(plan, arg),
-            Err(ForkError::Failed(error)) => Err(error),
-        },
+    if plan.builder.start_method == Some(StartMethod::Spawn) {
+        return start_spawned(plan, arg);
+    }
+    match forkserver::fork(&plan.builder.env) {
+        Ok(forked) => start_forked(plan, forked, arg),
+        // Without a choice, a fork server that could not start means the spawn method; asked
+        // for by name, it is an error that says why.
+        Err(ForkError::Unavailable(_)) if plan.builder.start_method.is_none() => {
+            start_spawned(plan, arg)
+        }
+        Err(ForkError::Unavailable(reason)) => Err(Error::Spawn(std::io::Error::other(reason))),
+        Err(ForkError::Failed(error)) => Err(error),
     }
     // ANCHOR_END: choose_method
 }
@@ -694,16 +697,10 @@ fn explain_failed_forked_send(error: Error, child: &mut Running) -> Error {
 /// stdout and stderr are inherited.
 fn child_command(builder: &Builder, server_name: &str) -> Result<Command, Error> {
     let bootstrap_value = bootstrap::bootstrap_value(server_name)?;
-    let mut command = Command::new(platform::SELF_EXE);
-    #[cfg(unix)]
-    if let Some(arg0) = std::env::args_os().next() {
-        use std::os::unix::process::CommandExt;
-        command.arg0(arg0);
-    }
+    let mut command = platform::self_exe_command();
     command
         .env(bootstrap::BOOTSTRAP_ENV, bootstrap_value)
-        .envs(builder.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null());
+        .envs(builder.env.iter().map(|(k, v)| (k, v)));
     Ok(command)
 }
 

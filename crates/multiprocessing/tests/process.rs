@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multiprocessing::{Error, Process, StartMethod};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use support::{DEADLINE, children_of, join, recv};
+use support::{DEADLINE, children_of, is_running, join, recv, send_signal};
 
 fn main() -> ExitCode {
     multiprocessing::init();
@@ -48,15 +48,6 @@ fn main() -> ExitCode {
         ],
         support::TEST_DEADLINE,
     )
-}
-
-/// Whether `pid` still runs: it has a `/proc` entry that is not a zombie.
-fn is_running(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let state = stat.rfind(')').and_then(|i| stat[i + 2..].chars().next());
-    !matches!(state, Some('Z') | Some('X') | None)
 }
 
 // ---- the functions children run ------------------------------------------------------------
@@ -387,17 +378,10 @@ fn children_die_with_a_sigkilled_parent() {
     let deadline = Instant::now() + Duration::from_secs(1);
     while is_running(grandchild) {
         if Instant::now() >= deadline {
-            kill_by_pid(grandchild);
+            send_signal(grandchild, rustix::process::Signal::KILL);
             panic!("grandchild {grandchild} still ran 1 s after its parent was killed");
         }
         std::thread::yield_now();
-    }
-}
-
-/// Clean-up for a failure path: the grandchild is not our child, so no `Process` handle can kill it.
-fn kill_by_pid(pid: u32) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
 }
 

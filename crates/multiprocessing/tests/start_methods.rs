@@ -7,12 +7,11 @@
 mod support;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{self, IpcSender};
 use multiprocessing::{Error, Process, StartMethod};
-use rustix::process::{Pid, Signal, kill_process};
-use support::{DEADLINE, children_of, join, recv};
+use rustix::process::Signal;
+use support::{DEADLINE, children_of, is_running, join, recv, send_signal, wait_until};
 
 fn main() -> ExitCode {
     multiprocessing::init();
@@ -63,18 +62,6 @@ fn blocking_child(method: StartMethod) -> (Process<u32>, (u32, u32)) {
         .expect("spawn");
     let ids = recv(&reports, "the child's pid");
     (child, ids)
-}
-
-fn send_signal(pid: u32, signal: Signal) {
-    let pid = Pid::from_raw(pid as i32).expect("a real pid");
-    kill_process(pid, signal).expect("signal");
-}
-
-fn is_running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        let state = stat.rfind(')').and_then(|i| stat[i + 2..].chars().next());
-        !matches!(state, Some('Z') | Some('X') | None)
-    })
 }
 
 fn init_started_a_fork_server() {
@@ -171,11 +158,11 @@ fn a_killed_server_takes_its_children_and_is_replaced() {
         Err(Error::Died { exitcode: -9 }) => {}
         other => panic!("expected Died {{ exitcode: -9 }}, got {other:?}"),
     }
-    let deadline = Instant::now() + DEADLINE;
-    while is_running(pid) {
-        assert!(Instant::now() < deadline, "child {pid} outlived its server");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_until(
+        &format!("child {pid} to die with its server"),
+        DEADLINE,
+        || !is_running(pid),
+    );
     let child = Process::spawn(square, 6).expect("spawn with a new server");
     assert_eq!(child.start_method(), StartMethod::ForkServer);
     assert_eq!(join(child).expect("join"), 36);

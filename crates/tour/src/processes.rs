@@ -20,7 +20,7 @@ const PROCESSES: usize = 4;
 pub fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let starts = if ctx.quick() { 5 } else { 20 };
     for (method, python) in [
-        (StartMethod::ForkServer, "forkserver"),
+        (StartMethod::ForkServer, "fork 1.3 ms"),
         (StartMethod::Spawn, "spawn 40 ms"),
     ] {
         let start_cost = spawn_join_median(method, starts)?;
@@ -35,7 +35,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
             name: format!("start + join a process, {} (median)", method_name(method)),
             value: ms(start_cost),
             unit: "ms",
-            note: format!("Python: fork 1.3 ms, {python}"),
+            note: format!("Python: {python}"),
         });
     }
     writeln!(

@@ -55,7 +55,7 @@ mod zygote;
 use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -97,7 +97,7 @@ enum Greeting {
 #[derive(Serialize, Deserialize)]
 enum Request {
     Fork(ForkRequest),
-    Signal { child: u64, signal: WireSignal },
+    Signal { child: u64, signal: StopSignal },
 }
 
 /// One child to fork, with the ends of its channels that the child will own.
@@ -126,12 +126,6 @@ enum Event {
     Exited {
         wait_status: i32,
     },
-}
-
-#[derive(Serialize, Deserialize, Clone, Copy)]
-enum WireSignal {
-    Terminate,
-    Kill,
 }
 
 /// The parent's connection to its fork server.
@@ -257,15 +251,10 @@ impl ForkServer {
         let (listener, listener_name) =
             IpcOneShotServer::<Greeting>::new().map_err(|e| format!("cannot listen: {e}"))?;
         let spec = bootstrap::bootstrap_value(&listener_name).map_err(|e| e.to_string())?;
-        let mut command = Command::new(platform::SELF_EXE);
-        if let Some(arg0) = std::env::args_os().next() {
-            use std::os::unix::process::CommandExt;
-            command.arg0(arg0);
-        }
+        let mut command = platform::self_exe_command();
         command
             .env(FORKSERVER_ENV, spec)
-            .env_remove(bootstrap::BOOTSTRAP_ENV)
-            .stdin(Stdio::null());
+            .env_remove(bootstrap::BOOTSTRAP_ENV);
         let mut process = crate::spawner::spawn(command)
             .map_err(|e| format!("cannot start the fork server: {e}"))?;
         let pid = process.id();
@@ -371,8 +360,8 @@ enum Started {
     Failed(String),
 }
 
-/// No event yet.
-struct Pending;
+/// The fork server has not said yet whether the fork happened.
+pub(crate) struct StillStarting;
 
 impl ForkedChild {
     /// The pid, waiting for the fork if it has not been reported yet; `None` if it failed.
@@ -391,18 +380,20 @@ impl ForkedChild {
         }
     }
 
-    /// Why the fork failed, if it did (waits for the server's answer).
-    pub(crate) fn start_error(&self) -> Option<Error> {
-        match self.started(None) {
-            Ok(Started::Failed(reason)) => {
-                Some(Error::Spawn(std::io::Error::other(reason.clone())))
-            }
-            _ => None,
-        }
+    /// Why the fork failed, if it did, waiting for the server's answer until `deadline`.
+    pub(crate) fn start_error(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Error>, StillStarting> {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        Ok(match self.started(left)? {
+            Started::Failed(reason) => Some(Error::Spawn(std::io::Error::other(reason.clone()))),
+            Started::Running { .. } => None,
+        })
     }
 
     /// The first event, waiting at most `timeout` for it (`None`: as long as it takes).
-    fn started(&self, timeout: Option<Duration>) -> Result<&Started, Pending> {
+    fn started(&self, timeout: Option<Duration>) -> Result<&Started, StillStarting> {
         if let Some(started) = self.started.get() {
             return Ok(started);
         }
@@ -418,7 +409,7 @@ impl ForkedChild {
     }
 
     /// The next event; `Ok(Err(()))` if the server hung up.
-    fn next_event(&self, timeout: Option<Duration>) -> Result<Result<Event, ()>, Pending> {
+    fn next_event(&self, timeout: Option<Duration>) -> Result<Result<Event, ()>, StillStarting> {
         let Some(events) = &self.events else {
             return Ok(Err(()));
         };
@@ -429,7 +420,7 @@ impl ForkedChild {
         };
         match received {
             Ok(event) => Ok(Ok(event)),
-            Err(TryRecvError::Empty) => Err(Pending),
+            Err(TryRecvError::Empty) => Err(StillStarting),
             Err(TryRecvError::IpcError(_)) => Ok(Err(())),
         }
     }
@@ -476,10 +467,6 @@ impl ForkedChild {
         if self.status.is_some() {
             return Ok(());
         }
-        let signal = match signal {
-            StopSignal::Terminate => WireSignal::Terminate,
-            StopSignal::Kill => WireSignal::Kill,
-        };
         // A server that is gone has taken the child with it: nothing left to signal.
         let _ = self.server.send(Request::Signal {
             child: self.child,

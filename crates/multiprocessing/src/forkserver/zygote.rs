@@ -30,9 +30,9 @@ use ipc_channel::ipc::{
 use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal, WaitOptions};
 
-use super::{Event, FORKSERVER_ENV, ForkRequest, Greeting, Request, WireSignal};
+use super::{Event, FORKSERVER_ENV, ForkRequest, Greeting, Request};
 use crate::bootstrap::{self, BootstrapSpec, EXIT_BOOTSTRAP_FAILED, EXIT_ORPHANED, EXIT_TEST_HOOK};
-use crate::platform;
+use crate::platform::{self, StopSignal};
 
 /// How often the server looks again at a child whose sentinel closed but which has not exited
 /// (it replaced itself with another program through `exec`, which closes the sentinel).
@@ -294,15 +294,11 @@ impl Zygote {
     }
 
     /// Signals a child that has not been reaped: its pid is still its own.
-    fn signal(&self, number: u64, signal: WireSignal) {
+    fn signal(&self, number: u64, signal: StopSignal) {
         let Some(child) = self.children.get(&number) else {
             return; // already reaped: nothing to stop
         };
-        let signal = match signal {
-            WireSignal::Terminate => Signal::TERM,
-            WireSignal::Kill => Signal::KILL,
-        };
-        let _ = platform::send_signal(child.pidfd.as_ref(), child.pid, signal);
+        let _ = platform::send_signal(child.pidfd.as_ref(), child.pid, signal.to_signal());
     }
 
     /// Reaps the children whose sentinel closed and reports their status; keeps those that have

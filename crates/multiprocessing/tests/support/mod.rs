@@ -152,6 +152,22 @@ pub fn leftover_processes() -> Vec<u32> {
     leftovers
 }
 
+/// Whether `pid` still runs: it has a `/proc` entry that is not a zombie.
+pub fn is_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat.rfind(')').and_then(|i| stat[i + 2..].chars().next());
+    !matches!(state, Some('Z') | Some('X') | None)
+}
+
+/// Sends `signal` to `pid`: for processes no `Process` handle of ours can reach (a grandchild,
+/// the fork server), or to play the terminal's part (SIGINT).
+pub fn send_signal(pid: u32, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(pid as i32).expect("a real pid");
+    rustix::process::kill_process(pid, signal).expect("send the signal");
+}
+
 /// The pids whose parent is `pid`, from `/proc` (Linux).
 pub fn children_of(pid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
