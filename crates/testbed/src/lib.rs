@@ -14,6 +14,9 @@
 //! - [`load`]: a load client that opens `C` connections × `R` round trips against such a server,
 //!   checks every reply, and reports round trips per second.
 //!
+//! - [`wait`]: the deadlines every test of the workspace waits with ([`wait::within`],
+//!   [`wait::wait_until`]), so that a hang fails the test with what it was waiting for.
+//!
 //! Given real URLs on the command line, the examples fetch those instead; nothing in this crate
 //! ever connects anywhere but loopback.
 //!
@@ -71,6 +74,7 @@ pub mod line;
 pub mod load;
 mod routes;
 mod site;
+pub mod wait;
 
 pub use content::{file_byte, page_body};
 pub use routes::{MAX_BODY_BYTES, MAX_FILE_BYTES, MAX_LATENCY_MS};
