@@ -10,8 +10,7 @@ use std::time::Duration;
 use testbed::line::{
     Frame, LineClient, MAX_LINE_BYTES, Reply, read_frame, read_frame_async, reply_to, respond,
 };
-
-const DEADLINE: Duration = Duration::from_secs(10);
+use testbed::wait::DEADLINE;
 
 fn reply(text: &str, close: bool) -> Reply {
     Reply {

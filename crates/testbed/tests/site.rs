@@ -8,32 +8,18 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
+use testbed::wait::{DEADLINE, wait_until};
 use testbed::{Site, SiteConfig, Stats, file_byte, page_body};
-
-/// The longest any single wait in these tests may take before it counts as a hang.
-const DEADLINE: Duration = Duration::from_secs(20);
 
 fn client() -> Client {
     Client::builder()
         .timeout(DEADLINE)
         .build()
         .expect("build the reqwest client")
-}
-
-/// Polls `condition` until it holds; panics naming `what` if it does not within `DEADLINE`.
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let give_up = Instant::now() + DEADLINE;
-    while !condition() {
-        assert!(
-            Instant::now() < give_up,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// GETs `url` and returns the status and the body as text.
@@ -322,7 +308,7 @@ fn hang_never_answers_and_a_client_timeout_releases_it() {
         .expect_err("/hang must not answer");
     assert!(error.is_timeout(), "expected a timeout, got {error}");
     // The client gave up and closed its connection; the server drops the request.
-    wait_for("the abandoned /hang to leave in_flight", || {
+    wait_until("the abandoned /hang to leave in_flight", DEADLINE, || {
         site.stats().in_flight == 0
     });
     let stats = site.stats();
@@ -345,7 +331,7 @@ fn peak_in_flight_is_exactly_the_number_held_at_once() {
     }
     // No barrier needed: each request waits 3 s inside the site, so all 50 are in flight at once
     // long before the first answers, and the counter itself says when they are.
-    wait_for("all 50 requests to be in flight at once", || {
+    wait_until("all 50 requests to be in flight at once", DEADLINE, || {
         site.stats().in_flight == HELD
     });
     for _ in 0..HELD {
@@ -460,7 +446,7 @@ fn drop_ends_a_hanging_request_after_the_grace_period() {
     thread::spawn(move || {
         let _ = done_tx.send(client().get(url).send().map(|r| r.status()));
     });
-    wait_for("the /hang request to be in flight", || {
+    wait_until("the /hang request to be in flight", DEADLINE, || {
         site.stats().in_flight == 1
     });
 

@@ -130,15 +130,10 @@ fn cancelling_from_another_thread_stops_the_download_and_leaves_no_file() {
         let progress = Arc::clone(&progress);
         move || downloader().download_to_file(&url, &target, &progress)
     });
-    // Cancel once the body is flowing (a poll with a deadline, not a sleep).
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while progress.received() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no byte arrived within {TIMEOUT:?}"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    // Cancel once the body is flowing.
+    testbed::wait::wait_until("the first byte of the body", TIMEOUT, || {
+        progress.received() > 0
+    });
     progress.cancel();
     let result = download.join().expect("the download thread does not panic");
 

@@ -1,11 +1,9 @@
 //! Tests of `threading::Event`: set/wait, clear, timeouts, many waiters.
 
-mod deadline;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadline::{DEADLINE, within};
+use testbed::wait::{DEADLINE, within};
 use threading::Event;
 
 #[test]
@@ -24,7 +22,9 @@ fn waiting_for_an_event_that_is_already_set_returns_at_once() {
     event.set();
     assert!(event.is_set());
     let waiter = Arc::clone(&event);
-    within("wait() on an event that is set", move || waiter.wait());
+    within("wait() on an event that is set", DEADLINE, move || {
+        waiter.wait()
+    });
     assert!(
         event.wait_timeout(Duration::ZERO),
         "a set event with a zero timeout"
@@ -94,8 +94,9 @@ fn an_enormous_timeout_does_not_overflow_and_still_sees_the_set() {
     let event = Arc::new(Event::new());
     event.set();
     let waiter = Arc::clone(&event);
-    assert!(within("wait_timeout(Duration::MAX)", move || waiter
-        .wait_timeout(Duration::MAX)));
+    assert!(within("wait_timeout(Duration::MAX)", DEADLINE, move || {
+        waiter.wait_timeout(Duration::MAX)
+    }));
 }
 
 #[test]

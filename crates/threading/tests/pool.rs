@@ -4,14 +4,12 @@
 //! Tasks that must finish in a given order wait on channels ("gates") opened by the test, never on
 //! sleeps.
 
-mod deadline;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use deadline::{DEADLINE, within};
+use testbed::wait::{DEADLINE, within};
 use threading::{PoolError, TaskError, ThreadPoolExecutor, as_completed};
 
 /// A gate: the task blocks on `Receiver::recv` until the test sends (or drops the sender).
@@ -31,7 +29,10 @@ fn submit_returns_the_value_through_the_future() {
     let pool = ThreadPoolExecutor::new(2).expect("start the pool");
     assert_eq!(pool.workers(), 2);
     let future = pool.submit(|| "done".len()).expect("submit");
-    assert_eq!(within("the task's result", || future.result()), Ok(4));
+    assert_eq!(
+        within("the task's result", DEADLINE, || future.result()),
+        Ok(4)
+    );
 }
 
 #[test]
@@ -74,7 +75,7 @@ fn a_panicking_task_fails_alone_and_the_worker_survives() {
             .expect("submit")
         })
         .collect();
-    let results: Vec<_> = within("five results", || {
+    let results: Vec<_> = within("five results", DEADLINE, || {
         futures.into_iter().map(|f| f.result()).collect()
     });
     assert_eq!(
@@ -100,7 +101,7 @@ fn a_static_str_panic_keeps_its_message_too() {
         .submit(|| -> u8 { panic!("plain literal") })
         .expect("submit");
     assert_eq!(
-        within("the panicked task", || future.result()),
+        within("the panicked task", DEADLINE, || future.result()),
         Err(TaskError::Panicked("plain literal".to_owned()))
     );
 }
@@ -141,7 +142,7 @@ fn map_returns_results_in_input_order_even_when_they_finish_in_reverse() {
             "only the task whose gate is open can finish"
         );
     }
-    let results: Vec<_> = within("map's results", move || results.collect());
+    let results: Vec<_> = within("map's results", DEADLINE, move || results.collect());
     assert_eq!(results, [Ok(0), Ok(100), Ok(200), Ok(300)]);
 }
 
@@ -215,12 +216,15 @@ fn shutdown_refuses_new_tasks_but_runs_the_queued_ones() {
     pool.shutdown(false);
     assert!(matches!(pool.submit(|| 0), Err(PoolError::ShutDown)));
     open.send(()).expect("the first task is waiting");
-    let results: Vec<_> = within("the queued tasks after shutdown", move || {
+    let results: Vec<_> = within("the queued tasks after shutdown", DEADLINE, move || {
         queued.into_iter().map(|f| f.result()).collect()
     });
     assert_eq!(results, [Ok(0), Ok(1), Ok(2), Ok(3), Ok(4)]);
-    assert_eq!(within("the first task", || first.result()), Ok(true));
-    within("shutdown(true) joining the workers", move || {
+    assert_eq!(
+        within("the first task", DEADLINE, || first.result()),
+        Ok(true)
+    );
+    within("shutdown(true) joining the workers", DEADLINE, move || {
         pool.shutdown(true)
     });
 }
@@ -248,7 +252,10 @@ fn cancel_pending_cancels_the_queued_tasks_not_the_running_one() {
         assert_eq!(future.result(), Err(TaskError::Cancelled));
     }
     open.send(()).expect("the running task is waiting");
-    assert_eq!(within("the running task", || running.result()), Ok(true));
+    assert_eq!(
+        within("the running task", DEADLINE, || running.result()),
+        Ok(true)
+    );
 }
 
 thread_local! {
@@ -288,7 +295,7 @@ fn dropping_the_pool_waits_for_every_worker_to_exit() {
             .expect("submit")
     };
     drop(last); // nobody waits for this result: the drop below must still run the task
-    within("dropping the pool", move || drop(pool));
+    within("dropping the pool", DEADLINE, move || drop(pool));
     assert_eq!(
         exited_rx.try_iter().count(),
         WORKERS,
@@ -304,7 +311,7 @@ fn dropping_the_pool_waits_for_every_worker_to_exit() {
 fn one_executor_can_take_tasks_from_several_threads() {
     let pool = ThreadPoolExecutor::new(2).expect("start the pool");
     // `&ThreadPoolExecutor` is shared by the scoped threads: the executor is `Sync`.
-    let totals: Vec<u64> = within("tasks submitted from four threads", move || {
+    let totals: Vec<u64> = within("tasks submitted from four threads", DEADLINE, move || {
         std::thread::scope(|s| {
             let submitters: Vec<_> = (0..4_u64)
                 .map(|t| {
@@ -337,7 +344,9 @@ fn as_completed_reports_a_result_taken_earlier() {
     let fresh = pool.submit(|| 2).expect("submit");
     let mut completed = as_completed(vec![taken, fresh]);
     assert_eq!(completed.remaining(), 2);
-    let mut outcomes: Vec<_> = within("as_completed", move || completed.by_ref().collect());
+    let mut outcomes: Vec<_> = within("as_completed", DEADLINE, move || {
+        completed.by_ref().collect()
+    });
     outcomes.sort_by_key(|(index, _)| *index);
     assert_eq!(outcomes, [(0, Err(TaskError::AlreadyTaken)), (1, Ok(2))]);
 }

@@ -1,12 +1,10 @@
 //! Tests of `threading::Semaphore`: the permit count, RAII release, timeouts, contention.
 
-mod deadline;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use deadline::{DEADLINE, within};
+use testbed::wait::{DEADLINE, within};
 use threading::Semaphore;
 
 #[test]
@@ -100,7 +98,7 @@ fn never_more_holders_than_permits_under_contention() {
         Arc::clone(&most_at_once),
         Arc::clone(&sections),
     );
-    within("8 threads taking turns on 3 permits", move || {
+    within("8 threads taking turns on 3 permits", DEADLINE, move || {
         std::thread::scope(|scope| {
             for _ in 0..THREADS {
                 scope.spawn(|| {
@@ -131,6 +129,7 @@ fn an_enormous_timeout_does_not_overflow() {
     let waiter = Arc::clone(&semaphore);
     let got = within(
         "acquire_timeout(Duration::MAX) with a free permit",
+        DEADLINE,
         move || waiter.acquire_timeout(Duration::MAX).is_some(),
     );
     assert!(got);
