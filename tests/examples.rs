@@ -2,66 +2,53 @@
 //! deadline, and checks its output for every `expect:` pattern of its header (see CONTRIBUTING.md,
 //! "Adding an example"). Servers are loaded with the testbed client and stopped with SIGTERM.
 //!
-//! Filter by id: `cargo test -p workspace-tests --test examples -- threading/01`.
+//! Each example is one trial named by its id, and the usual test flags work:
+//! `cargo test -p workspace-tests --test examples -- threading/01` runs the matching ones,
+//! `-- --list` lists them, `-- --exact threading/01_spawn_join` runs one.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use std::{env, thread};
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use regex::Regex;
 use workspace_tests::{Example, Kind, examples, workspace_root};
 
-/// How many examples run at once (the machines this runs on have two cores).
+/// How many examples run at once by default (the machines this runs on have two cores);
+/// `--test-threads N` overrides it.
 const PARALLEL: usize = 2;
 /// How long the output may stay open after the example itself has exited (a grandchild that
 /// inherited the pipe), before the run is judged anyway.
 const DRAIN_GRACE: Duration = Duration::from_secs(3);
 
+/// One trial per example, named `crate/name`, so libtest's flags work as usual: a filter,
+/// `--exact`, `--skip`, `--list`, `--test-threads`. A malformed header is a failing trial of its own.
 fn main() -> ExitCode {
-    let filters: Vec<String> = env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
+    let mut arguments = Arguments::from_args();
+    arguments.test_threads.get_or_insert(PARALLEL);
+    let trials: Vec<Trial> = examples()
+        .into_iter()
+        .map(|example| match example {
+            Ok(example) => Trial::test(example.id(), move || {
+                run_example(&example, &examples_bin_dir()).map_err(Failed::from)
+            }),
+            Err(problem) => Trial::test("header", move || Err(problem.into())),
+        })
         .collect();
-    let mut malformed = Vec::new();
-    let mut selected = Vec::new();
-    for example in examples() {
-        match example {
-            Ok(example) if matches(&example, &filters) => selected.push(example),
-            Ok(_) => {}
-            Err(problem) => malformed.push(problem),
-        }
-    }
-    for problem in &malformed {
-        println!("FAIL header: {problem}");
-    }
-    if let Err(problem) = build_examples() {
-        println!("FAIL could not build the examples: {problem}");
+    let will_run = trials
+        .iter()
+        .any(|trial| !arguments.is_filtered_out(trial) && !arguments.is_ignored(trial));
+    if will_run
+        && !arguments.list
+        && let Err(problem) = build_examples()
+    {
+        eprintln!("could not build the examples: {problem}");
         return ExitCode::FAILURE;
     }
-    let bin_dir = examples_bin_dir();
-    println!(
-        "running {} example(s), {PARALLEL} at a time",
-        selected.len()
-    );
-    let failed = run_all(selected.clone(), &bin_dir);
-    let failed_count = failed + malformed.len();
-    println!(
-        "\n{} passed, {failed_count} failed",
-        selected.len() - failed
-    );
-    if failed_count == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-fn matches(example: &Example, filters: &[String]) -> bool {
-    filters.is_empty() || filters.iter().any(|f| example.id().contains(f.as_str()))
+    libtest_mimic::run(&arguments, trials).exit_code()
 }
 
 /// Examples are built by `cargo test --workspace` already; building them again is a quick no-op
@@ -93,40 +80,6 @@ fn profile_dir() -> PathBuf {
 
 fn examples_bin_dir() -> PathBuf {
     profile_dir().join("examples")
-}
-
-fn run_all(selected: Vec<Example>, bin_dir: &Path) -> usize {
-    let queue = Arc::new(Mutex::new(selected));
-    let (report, reports) = mpsc::channel();
-    let workers: Vec<_> = (0..PARALLEL)
-        .map(|_| {
-            let queue = Arc::clone(&queue);
-            let report = report.clone();
-            let bin_dir = bin_dir.to_path_buf();
-            thread::spawn(move || {
-                while let Some(example) = queue.lock().unwrap().pop() {
-                    let started = Instant::now();
-                    let outcome = run_example(&example, &bin_dir);
-                    let _ = report.send((example.id(), started.elapsed(), outcome));
-                }
-            })
-        })
-        .collect();
-    drop(report);
-    let mut failed = 0;
-    for (id, took, outcome) in reports {
-        match outcome {
-            Ok(()) => println!("ok   {id} ({:.1} s)", took.as_secs_f64()),
-            Err(problem) => {
-                failed += 1;
-                println!("FAIL {id} ({:.1} s): {problem}", took.as_secs_f64());
-            }
-        }
-    }
-    for worker in workers {
-        worker.join().expect("a runner thread panicked");
-    }
-    failed
 }
 
 /// A line of output, from stdout or stderr, in the order it was read.
