@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench -p threading --bench threading` (about a minute; add `-- --quick` for a rough
 //! figure in seconds). Criterion prints a time per iteration and, where a throughput is set, items
-//! per second (`thrpt`). Python's figures from the same machine, for comparison (issue 4):
+//! per second (`thrpt`). Python's figures, measured on the same machine, for comparison:
 //!
 //! | what | Python | here |
 //! |---|---|---|
