@@ -362,7 +362,9 @@ fn make_project(example: &Example, block: &Table, folder: &Path) -> PathBuf {
             continue;
         };
         if let Some(path) = table.get("path").and_then(Value::as_str) {
-            let inside = path.strip_prefix(PLACEHOLDER).expect("checked by the version test");
+            let inside = path
+                .strip_prefix(PLACEHOLDER)
+                .expect("checked by the version test");
             let filled = format!("{}{inside}", root.display());
             table.insert("path".into(), filled.into());
         }
