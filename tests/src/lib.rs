@@ -3,7 +3,8 @@
 //!
 //! The tests themselves are `book.rs` (every `{{#include}}` of the book resolves, and every
 //! example is written up somewhere), `examples.rs` (every example runs and prints what its header
-//! promises) and `coverage.rs` (every syllabus item has a row in `docs/src/coverage.md`).
+//! promises), `coverage.rs` (every syllabus item has a row in `docs/src/coverage.md`) and
+//! `copy_out.rs` (an example copied into a project of its own builds, with README.md's block).
 //! Nothing here reads outside the repository: readers who clone it have only what is in it.
 #![forbid(unsafe_code)]
 

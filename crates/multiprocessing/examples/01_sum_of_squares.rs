@@ -1,22 +1,15 @@
 //! # Listing 2.1: four processes, each summing squares (the articles' "parallel sum of squares")
 //!
-//! The boss-and-employees picture: the main process starts four children, each child sums `n²`
-//! for `n` below ten million on its own, and the main process waits for all four and prints how
-//! long it took. Two things differ from the Python listing, and both are the lesson:
+//! The main process starts four children; each sums `n²` for `n` below ten million and returns
+//! its total, which `join` hands to the parent (a Python child could only print it, or put it on
+//! a `Queue`). Two things differ from the Python listing, and both are the lesson:
 //!
-//! - **The total does not fit in a `u64`.** Python's integers grow as needed; the sum is about
-//!   3.3·10²⁰ and `u64::MAX` is about 1.8·10¹⁹. So the sum is a `u128`, and the listing prints the
-//!   same exact number Python prints, `333333283333335000000`, plus what a `u64` would have
-//!   wrapped around to.
-//! - **The optimizer must not be allowed to skip the work.** LLVM recognises `Σ n²` and replaces the
-//!   loop with the closed formula, so the "CPU-bound" task would take nanoseconds.
-//!   `std::hint::black_box` on each `n` hides its value from the optimizer, so the loop really
-//!   runs ten million times. `--closed-form` runs the loop without it, to show the trap.
+//! - **The total does not fit in a `u64`** (about 3.3·10²⁰ against 1.8·10¹⁹), so it is a `u128`,
+//!   and the listing prints Python's exact number and what a `u64` would have wrapped around to.
+//! - **The optimizer must not skip the work.** LLVM replaces a loop that adds up `n²` with the
+//!   closed formula; `black_box` on each `n` keeps the loop. `--closed-form` shows the trap.
 //!
-//! And unlike Python, each child *returns* its total: `join` hands it to the parent (Python's
-//! children can only print, or put the result on a `Queue`).
-//!
-//! Run it (build with `--release` for meaningful timings):
+//! Run it (with `--release` for meaningful timings):
 //!
 //! ```text
 //! cargo run --release -p multiprocessing --example 01_sum_of_squares
@@ -26,14 +19,11 @@
 //! cargo run --release -p multiprocessing --example 01_sum_of_squares -- --n 100000000 --tasks 8
 //! ```
 //!
-//! What to expect: four lines with the same total, the `u64` comparison, and the elapsed time. In a
-//! release build each task takes about five milliseconds. Starting a process through the fork
-//! server (the default) costs about a third of a millisecond of CPU, so on two cores four processes
-//! take a little more than half the time of `--sequential` (the same four tasks one after another
-//! in the main process). `--spawn` starts each child as a fresh copy of the program instead, about
-//! a millisecond and a half each, and most of the gain is gone; with `--n 100000000` the tasks are
-//! long enough for either to approach the number of cores. `--closed-form` finishes in well under a
-//! microsecond: no work was done. Timings vary from run to run and machine to machine.
+//! What to expect: four lines with the same total, the `u64` comparison, and the time. On two
+//! cores, four processes started through the fork server (the default) take a little more than
+//! half the time of `--sequential`; `--spawn` starts each child as a fresh program, which costs
+//! most of that gain at this size (not at `--n 100000000`); `--closed-form` takes under a
+//! microsecond, because no work was done. Timings vary from run to run and machine to machine.
 //!
 //! Checked by `tests/examples.rs`:
 //!
@@ -51,7 +41,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use multiprocessing::{Process, StartMethod};
 
-/// Sum n² for n < N in several processes, and time it.
+/// Sum n² for n < N in several processes (the fork server's, by default), and time it.
 #[derive(Parser)]
 struct Args {
     /// Sum the squares of the numbers below this.
@@ -60,7 +50,7 @@ struct Args {
     /// How many tasks (each one sums the same range, as in the articles).
     #[arg(long, default_value_t = 4)]
     tasks: usize,
-    /// Run the tasks one after another in this process instead of in child processes.
+    /// Run the tasks one after another in this process, to compare.
     #[arg(long)]
     sequential: bool,
     /// Start each child as a fresh copy of the program instead of through the fork server.
@@ -71,9 +61,11 @@ struct Args {
     closed_form: bool,
 }
 
+// `testbed::work::sum_of_squares` is the same loop; kept here so this file
+// can be copied on its own.
 // ANCHOR: work
-/// Σ n² for n < `limit`, exactly. Each step goes through `black_box`, so the optimizer cannot
-/// replace the loop with the closed formula `(limit - 1)·limit·(2·limit - 1) / 6`.
+/// Σ n² for n < `limit`, exactly. `black_box` hides each `n` from the
+/// optimizer, so it cannot replace the loop with the closed formula.
 fn sum_of_squares(limit: u64) -> u128 {
     let mut total: u128 = 0;
     for n in 0..limit {
@@ -84,17 +76,16 @@ fn sum_of_squares(limit: u64) -> u128 {
 }
 // ANCHOR_END: work
 
-// ANCHOR: trap
 /// The same sum as the optimizer sees it: a loop it may (and does) turn into a formula.
 fn sum_of_squares_closed_form(limit: u64) -> u128 {
     (0..limit).map(|n| u128::from(n) * u128::from(n)).sum()
 }
-// ANCHOR_END: trap
 
 fn main() -> Result<()> {
     // ANCHOR: init
-    // A child process starts here too: `init` runs the function it was sent and exits. So nothing
-    // may come before this line (not even argument parsing).
+    // A child process starts here too: `init` runs the function it was
+    // sent and exits. So nothing may come before this line (not even
+    // argument parsing).
     multiprocessing::init();
     // ANCHOR_END: init
     let args = Args::parse();
@@ -103,45 +94,42 @@ fn main() -> Result<()> {
     } else {
         sum_of_squares
     };
+    let method =
+        if args.spawn { StartMethod::Spawn } else { StartMethod::ForkServer };
 
     let started = Instant::now();
-    let totals = if args.sequential {
-        (0..args.tasks).map(|_| task(args.n)).collect()
+    let (totals, place) = if args.sequential {
+        let totals = (0..args.tasks).map(|_| task(args.n)).collect();
+        (totals, "one after another in this process".to_string())
     } else {
-        let method = if args.spawn {
-            StartMethod::Spawn
-        } else {
-            StartMethod::ForkServer
-        };
-        run_in_processes(task, args.n, args.tasks, method)?
+        let totals = run_in_processes(task, args.n, args.tasks, method)?;
+        (totals, format!("in {} processes", args.tasks))
     };
     let elapsed = started.elapsed();
 
     for (number, total) in totals.iter().enumerate() {
+        println!("task {}: sum of n² for n < {} = {total}", number + 1, args.n);
+    }
+    if let Some(&total) = totals.first().filter(|&&t| t > u128::from(u64::MAX))
+    {
+        // A wrapping u64 sum is the exact sum modulo 2⁶⁴: the low 64 bits.
         println!(
-            "task {}: sum of n² for n < {} = {total}",
-            number + 1,
-            args.n
+            "that is more than u64::MAX = {}; a u64 sum would have wrapped around to {}",
+            u64::MAX,
+            total as u64
         );
     }
-    if let Some(&total) = totals.first() {
-        explain_u64(total);
-    }
-    let place = if args.sequential {
-        "one after another in this process".to_string()
-    } else {
-        format!("in {} processes", args.tasks)
-    };
+    let seconds = elapsed.as_secs_f64();
     println!(
-        "{} tasks {place} took {:.6} s ({elapsed:.1?})",
-        args.tasks,
-        elapsed.as_secs_f64()
+        "{} tasks {place} took {seconds:.6} s ({elapsed:.1?})",
+        args.tasks
     );
     Ok(())
 }
 
 // ANCHOR: spawn
-/// Starts one child per task, then joins them all: every child runs while the others start.
+/// Starts one child per task, then joins them all: every child runs while
+/// the others start.
 fn run_in_processes(
     task: fn(u64) -> u128,
     n: u64,
@@ -158,17 +146,3 @@ fn run_in_processes(
         .collect()
 }
 // ANCHOR_END: spawn
-
-/// Shows what a `u64` would have made of the total.
-fn explain_u64(total: u128) {
-    if total > u128::from(u64::MAX) {
-        // A wrapping u64 sum is the exact sum modulo 2⁶⁴: the low 64 bits.
-        let wrapped = total as u64;
-        println!(
-            "that is more than u64::MAX = {}; a u64 sum would have wrapped around to {wrapped}",
-            u64::MAX
-        );
-    } else {
-        println!("that fits in a u64 (u64::MAX = {})", u64::MAX);
-    }
-}

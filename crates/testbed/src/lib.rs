@@ -16,6 +16,8 @@
 //!
 //! - [`wait`]: the deadlines every test of the workspace waits with ([`wait::within`],
 //!   [`wait::wait_until`]), so that a hang fails the test with what it was waiting for.
+//! - [`work`]: the CPU-bound work the chapters, the tour and the benches measure (the articles'
+//!   sum of squares), in one copy.
 //!
 //! Given real URLs on the command line, the examples fetch those instead; nothing in this crate
 //! ever connects anywhere but loopback.
@@ -75,6 +77,7 @@ pub mod load;
 mod routes;
 mod site;
 pub mod wait;
+pub mod work;
 
 pub use content::{file_byte, page_body};
 pub use routes::{MAX_BODY_BYTES, MAX_FILE_BYTES, MAX_LATENCY_MS};

@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench -p threading --bench threading` (about a minute; add `-- --quick` for a rough
 //! figure in seconds). Criterion prints a time per iteration and, where a throughput is set, items
-//! per second (`thrpt`). Python's figures from the same machine, for comparison (issue 4):
+//! per second (`thrpt`). Python's figures, measured on the same machine, for comparison:
 //!
 //! | what | Python | here |
 //! |---|---|---|
@@ -19,6 +19,7 @@ use std::thread;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use testbed::work::{split, sum_of_squares};
 
 /// Items sent per channel measurement.
 const CHANNEL_ITEMS: u64 = 200_000;
@@ -64,22 +65,14 @@ fn channel(c: &mut Criterion) {
     group.finish();
 }
 
-/// The CPU work of `examples/11_cpu_bound.rs`: `black_box` on each number keeps LLVM from
-/// replacing the loop by the closed formula `n(n-1)(2n-1)/6` (see the book's CPU-bound page).
-fn sum_of_squares(numbers: std::ops::Range<u64>) -> u128 {
-    numbers
-        .map(|n| {
-            let n = u128::from(black_box(n));
-            n * n
-        })
-        .sum()
-}
-
+/// Sums `0..CPU_NUMBERS` split over `threads` scoped threads. The work is
+/// `testbed::work::sum_of_squares`, the loop of `examples/11_cpu_bound.rs`: `black_box` on each
+/// number keeps LLVM from replacing it by the closed formula (see the book's CPU-bound page).
 fn sum_in_threads(threads: u64) -> u128 {
-    let chunk = CPU_NUMBERS / threads;
     thread::scope(|s| {
-        let parts: Vec<_> = (0..threads)
-            .map(|i| s.spawn(move || sum_of_squares(i * chunk..(i + 1) * chunk)))
+        let parts: Vec<_> = split(CPU_NUMBERS, threads)
+            .into_iter()
+            .map(|range| s.spawn(move || sum_of_squares(range)))
             .collect();
         parts
             .into_iter()

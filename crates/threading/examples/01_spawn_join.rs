@@ -39,7 +39,8 @@ fn main() -> Result<()> {
     for id in 1..=3_u64 {
         let worker = thread::Builder::new()
             .name(format!("worker-{id}"))
-            // `move`: the closure takes its own copy of `id`; the thread may outlive this loop.
+            // `move`: the closure takes its own copy of `id`; the thread may
+            // outlive this loop.
             .spawn(move || (1..=id * 1000).sum::<u64>())
             .context("starting a worker thread")?;
         workers.push(worker);
@@ -58,15 +59,20 @@ fn main() -> Result<()> {
         .context("starting the failing thread")?;
     match failing.join() {
         Ok(value) => println!("failing-worker unexpectedly returned {value}"),
-        Err(payload) => println!("failing-worker panicked with {:?}", panic_message(&payload)),
+        Err(payload) => println!(
+            "failing-worker panicked with {:?}",
+            panic_message(&payload)
+        ),
     }
     // ANCHOR_END: panic
     Ok(())
 }
 
+// `threading::pool::panic_message` does the same; kept here so this file
+// can be copied on its own.
 // ANCHOR: message
-/// A panic's payload is `Box<dyn Any + Send>`: a `&str` for `panic!("literal")`, a `String` for
-/// `panic!("{}", x)`.
+/// A panic's payload is `Box<dyn Any + Send>`: a `&str` for
+/// `panic!("literal")`, a `String` for `panic!("{}", x)`.
 fn panic_message(payload: &Box<dyn Any + Send>) -> &str {
     if let Some(message) = payload.downcast_ref::<&str>() {
         message

@@ -39,15 +39,20 @@ fn main() -> Result<()> {
     // ANCHOR: scope
     let chunk_len = numbers.len().div_ceil(THREADS);
     thread::scope(|s| {
-        for (chunk, slot) in numbers.chunks(chunk_len).zip(partial_sums.iter_mut()) {
-            // `chunk: &[u64]` borrows `numbers`; `slot: &mut u64` borrows one element of
-            // `partial_sums`. Both borrows end when the scope joins the threads.
+        for (chunk, slot) in
+            numbers.chunks(chunk_len).zip(partial_sums.iter_mut())
+        {
+            // `chunk: &[u64]` borrows `numbers`; `slot: &mut u64` borrows one
+            // element of `partial_sums`. Both borrows end when the scope joins
+            // the threads.
             s.spawn(move || *slot = chunk.iter().sum());
         }
-    }); // <- every thread is joined here; a panic in one would be re-raised here
+    }); // <- every thread is joined here; a panic in one is re-raised here
     // ANCHOR_END: scope
 
-    for (i, (chunk, sum)) in numbers.chunks(chunk_len).zip(partial_sums).enumerate() {
+    for (i, (chunk, sum)) in
+        numbers.chunks(chunk_len).zip(partial_sums).enumerate()
+    {
         println!(
             "thread {i}: {}..={} -> {sum}",
             chunk.first().copied().unwrap_or(0),
@@ -56,7 +61,9 @@ fn main() -> Result<()> {
     }
     let total: u64 = partial_sums.iter().sum();
     let formula = N * (N + 1) / 2;
-    println!("sum of 1..={N} in {THREADS} threads: {total} (formula: {formula})");
+    println!(
+        "sum of 1..={N} in {THREADS} threads: {total} (formula: {formula})"
+    );
     ensure!(total == formula, "the parallel sum is wrong");
     Ok(())
 }

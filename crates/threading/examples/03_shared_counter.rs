@@ -56,15 +56,13 @@ fn count_with_mutex(threads: u64, increments: u64) -> Result<u64> {
             let counter = Arc::clone(&counter); // one handle per thread
             thread::spawn(move || {
                 for _ in 0..increments {
-                    *counter.lock().expect("no thread panics while holding it") += 1;
-                } // each guard is dropped at the end of its statement: the lock is released
+                    *counter.lock().expect("not poisoned") += 1;
+                } // each guard drops at the end of its statement: unlocked
             })
         })
         .collect();
     for handle in handles {
-        handle
-            .join()
-            .map_err(|_| anyhow!("a counting thread panicked"))?;
+        handle.join().map_err(|_| anyhow!("a counting thread panicked"))?;
     }
     let total = *counter.lock().expect("no thread panics while holding it");
     Ok(total)
@@ -89,10 +87,7 @@ fn count_with_atomic(threads: u64, increments: u64) -> Result<u64> {
 // ANCHOR_END: atomic
 
 fn main() -> Result<()> {
-    let Args {
-        threads,
-        increments,
-    } = Args::parse();
+    let Args { threads, increments } = Args::parse();
     let expected = threads * increments;
     for (name, count) in [
         ("mutex", count_with_mutex as fn(u64, u64) -> Result<u64>),
@@ -101,7 +96,9 @@ fn main() -> Result<()> {
         let started = Instant::now();
         let total = count(threads, increments)?;
         let elapsed = started.elapsed();
-        println!("{name} counter: {total} (expected {expected}) in {elapsed:.2?}");
+        println!(
+            "{name} counter: {total} (expected {expected}) in {elapsed:.2?}"
+        );
         ensure!(total == expected, "{name}: lost updates");
     }
     Ok(())

@@ -46,8 +46,9 @@ struct Account {
 }
 
 impl Account {
-    /// Returns `false` instead of waiting when the lock is taken. With `lock()` instead of
-    /// `try_lock()`, a caller that holds the lock would wait here for itself, forever.
+    /// Returns `false` instead of waiting when the lock is taken. With `lock()`
+    /// instead of `try_lock()`, a caller that holds the lock would wait here
+    /// for itself, forever.
     fn try_deposit(&self, amount: i64) -> bool {
         let Ok(mut balance) = self.balance.try_lock() else {
             return false; // `TryLockError::WouldBlock`
@@ -78,14 +79,16 @@ impl Ledger {
     }
 }
 
-/// The helper works on the data, not on the lock: it cannot lock again by mistake.
+/// The helper works on the data, not on the lock: it cannot lock again by
+/// mistake.
 fn add(balance: &mut i64, amount: i64) {
     *balance += amount;
 }
 // ANCHOR_END: fix
 
 // ANCHOR: abba
-/// Thread 1 locks `a` then `b`; thread 2 locks `b` then `a`. Returns what each could get.
+/// Thread 1 locks `a` then `b`; thread 2 locks `b` then `a`. Returns what each
+/// could get.
 fn opposite_order(a: &Mutex<()>, b: &Mutex<()>) -> (bool, bool) {
     let both_hold_one = Barrier::new(2);
     let both_tried = Barrier::new(2);
@@ -105,9 +108,7 @@ fn opposite_order(a: &Mutex<()>, b: &Mutex<()>) -> (bool, bool) {
 // ANCHOR_END: abba
 
 fn main() -> Result<()> {
-    let account = Account {
-        balance: Mutex::new(100),
-    };
+    let account = Account { balance: Mutex::new(100) };
     ensure!(
         !account.deposit_while_holding_the_lock(25),
         "a Mutex is not re-entrant: the second lock cannot succeed"
@@ -116,9 +117,7 @@ fn main() -> Result<()> {
         "re-locking from the holding thread: WouldBlock (with lock(), it would wait for itself forever)"
     );
 
-    let ledger = Ledger {
-        balance: Mutex::new(100),
-    };
+    let ledger = Ledger { balance: Mutex::new(100) };
     println!(
         "locked once, helpers take &mut: balance {}",
         ledger.deposit_twice(25)

@@ -46,13 +46,15 @@ struct Shelf {
     closed: bool,
 }
 
-/// Takes the next item, waiting while the shelf is empty and open. `None` once closed and empty.
+/// Takes the next item, waiting while the shelf is empty and open. `None` once
+/// closed and empty.
 fn take(shelf: &Mutex<Shelf>, changed: &Condvar) -> Option<u32> {
     let guard = shelf.lock().expect("no thread panics while holding it");
     let mut guard = changed
         .wait_while(guard, |shelf| shelf.items.is_empty() && !shelf.closed)
         .expect("no thread panics while holding it");
-    guard.items.pop_front() // `None` only when closed: the predicate guarantees it
+    // `None` only when closed: the predicate guarantees it.
+    guard.items.pop_front()
 }
 // ANCHOR_END: shelf
 
@@ -82,7 +84,8 @@ fn main() -> Result<()> {
             changed.notify_one(); // one new item: one consumer can take it
         }
         shelf.lock().expect("not poisoned").closed = true;
-        changed.notify_all(); // everyone must see "closed", or some would wait forever
+        // Everyone must see "closed", or some would wait forever.
+        changed.notify_all();
         // ANCHOR_END: produce
 
         consumers

@@ -47,11 +47,13 @@ fn main() -> Result<()> {
     std::thread::scope(|s| -> Result<()> {
         let workers: Vec<_> = (1..=WORKERS)
             .map(|id| {
-                let (start, stop, progress_tx) = (&start, &stop, progress_tx.clone());
+                let (start, stop, progress_tx) =
+                    (&start, &stop, progress_tx.clone());
                 s.spawn(move || {
                     start.wait(); // the start gate
                     let mut rounds = 0_u64;
-                    // The stop flag; `wait_timeout` is the pause between rounds, cut short by stop.
+                    // The stop flag; `wait_timeout` is the pause between
+                    // rounds, cut short by stop.
                     while !stop.wait_timeout(Duration::from_millis(5)) {
                         rounds += 1;
                         if rounds == 1 {
@@ -75,6 +77,8 @@ fn main() -> Result<()> {
         Ok(())
     })?;
     // ANCHOR_END: start_stop
-    println!("{WORKERS} workers started together and stopped on the stop event");
+    println!(
+        "{WORKERS} workers started together and stopped on the stop event"
+    );
     Ok(())
 }

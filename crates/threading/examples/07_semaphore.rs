@@ -52,11 +52,12 @@ fn main() -> Result<()> {
         for id in 1..=workers {
             let (semaphore, holders, peak) = (&semaphore, &holders, &peak);
             s.spawn(move || {
-                let _permit = semaphore.acquire(); // waits while `permits` others are inside
+                // Waits while `permits` others are inside.
+                let _permit = semaphore.acquire();
                 let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
                 println!("worker-{id} in ({now} holders)");
-                thread::sleep(Duration::from_millis(20)); // stands for a download
+                thread::sleep(Duration::from_millis(20)); // a download, say
                 holders.fetch_sub(1, Ordering::SeqCst);
             }); // `_permit` dropped here: the next waiter gets in
         }
@@ -64,10 +65,7 @@ fn main() -> Result<()> {
     // ANCHOR_END: limited
 
     let peak = peak.into_inner();
-    ensure!(
-        peak <= permits,
-        "{peak} holders at once with {permits} permits"
-    );
+    ensure!(peak <= permits, "{peak} holders at once with {permits} permits");
     println!(
         "{workers} workers, {permits} permits: never more than {permits} holders at once (peak {peak})"
     );

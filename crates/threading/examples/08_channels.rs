@@ -1,20 +1,11 @@
 //! # Listing 3.8: channels: Python's `queue.Queue`, with `crossbeam-channel`
 //!
-//! Passing messages is the easiest way to share work between threads: the data moves to the thread
-//! that uses it, and nothing is shared. `crossbeam-channel` is the crate to use: many producers
-//! *and* many consumers (std's `mpsc` has one consumer), bounded and unbounded, timeouts, and
-//! `select!` over several channels. Four short scenes:
-//!
-//! 1. **Back-pressure**: `bounded(2)` holds two items; a third `try_send` is refused with `Full`
-//!    (a plain `send` would wait until a consumer makes room). Python's `Queue(maxsize=2)` does the
-//!    same with `put_nowait` / `queue.Full`.
-//! 2. **End of stream by dropping senders**: three producers, one consumer `for item in rx`. The loop
-//!    ends when the last sender is dropped and the queue is empty. No sentinel value, and no racy
-//!    `while not q.empty()` (which can see an empty queue before the producers have started).
-//! 3. **Timeouts**: `recv_timeout` on a channel nobody sends on returns `Timeout`.
-//! 4. **`select!`**: wait on two channels at once, with a timeout; take whichever is ready
-//!    (the `fast` message is there at once, the `slow` one after 30 ms; if both are ready, `select!`
-//!    picks one at random).
+//! Passing messages shares work between threads without sharing data: each item moves to the
+//! thread that uses it. `crossbeam-channel` has many producers *and* many consumers (std's `mpsc`
+//! has one consumer), bounded and unbounded channels, timeouts, and `select!`. Four short scenes:
+//! back-pressure (a full `bounded(2)` refuses a third `try_send`, like Python's `put_nowait` on
+//! `Queue(maxsize=2)`), the end of the stream when the last sender is dropped (no sentinel, no
+//! racy `while not q.empty()`), a `recv_timeout`, and `select!` over two channels.
 //!
 //! Run it:
 //!
@@ -40,9 +31,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use clap::Parser;
-use crossbeam_channel::{RecvTimeoutError, TrySendError, bounded, never, select, unbounded};
+use crossbeam_channel::{RecvTimeoutError, TrySendError};
+use crossbeam_channel::{bounded, never, select, unbounded};
 
-/// The four channel scenes; `--items` sets how many items each producer sends in scene 2.
+/// Four channel scenes: back-pressure, end of stream, timeouts, select.
 #[derive(Parser)]
 struct Args {
     /// Items per producer in the end-of-stream scene.
@@ -70,20 +62,20 @@ fn back_pressure() -> Result<()> {
 fn end_of_stream(items: u64) -> Result<()> {
     let started = Instant::now();
     // ANCHOR: end_of_stream
-    let (tx, rx) = bounded::<u64>(1024); // bounded: fast producers cannot outrun memory
+    // Bounded: fast producers cannot outrun memory.
+    let (tx, rx) = bounded::<u64>(1024);
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let tx = tx.clone();
             thread::spawn(move || {
                 for i in 0..items {
-                    tx.send(p * items + i)
-                        .expect("the consumer outlives the producers");
+                    tx.send(p * items + i).expect("the consumer is alive");
                 }
             }) // this producer's `tx` is dropped here
         })
         .collect();
-    drop(tx); // main's own sender: without this drop the loop below would never end
-
+    // Main's own sender: without this drop the loop below would never end.
+    drop(tx);
     let (mut count, mut sum) = (0_u64, 0_u64);
     for item in rx {
         count += 1;
@@ -91,16 +83,15 @@ fn end_of_stream(items: u64) -> Result<()> {
     } // ends once every sender is gone and the channel is empty
     // ANCHOR_END: end_of_stream
     for producer in producers {
-        producer
-            .join()
-            .map_err(|_| anyhow!("a producer panicked"))?;
+        producer.join().map_err(|_| anyhow!("a producer panicked"))?;
     }
     let total = PRODUCERS * items;
     ensure!(count == total, "received {count} of {total} items");
     ensure!(sum == total * (total - 1) / 2, "wrong sum");
     let rate = count as f64 / started.elapsed().as_secs_f64();
     println!(
-        "received {count} items from {PRODUCERS} producers, sum {sum}; the loop ended when the last sender was dropped ({rate:.0} items/s)"
+        "received {count} items from {PRODUCERS} producers, sum {sum}; the loop \
+         ended when the last sender was dropped ({rate:.0} items/s)"
     );
     Ok(())
 }
@@ -109,7 +100,9 @@ fn timeout() -> Result<()> {
     // ANCHOR: timeout
     let (_tx, rx) = unbounded::<u64>();
     match rx.recv_timeout(Duration::from_millis(20)) {
-        Err(RecvTimeoutError::Timeout) => println!("recv_timeout on a silent channel: Timeout"),
+        Err(RecvTimeoutError::Timeout) => {
+            println!("recv_timeout on a silent channel: Timeout")
+        }
         other => bail!("expected a timeout, got {other:?}"),
     }
     // ANCHOR_END: timeout
@@ -130,7 +123,8 @@ fn select_two() -> Result<()> {
         select! {
             recv(fast) -> msg => {
                 arrivals.push(msg?);
-                fast = never(); // done with this channel: a `never()` arm is never ready
+                // Done with this channel: a `never()` arm is never ready.
+                fast = never();
             }
             recv(slow) -> msg => {
                 arrivals.push(msg?);
@@ -141,12 +135,8 @@ fn select_two() -> Result<()> {
     }
     // ANCHOR_END: select
     sender.join().map_err(|_| anyhow!("the sender panicked"))?;
-    println!("select!: arrival order {arrivals:?}");
-    arrivals.sort_unstable();
-    ensure!(
-        arrivals == ["fast", "slow"],
-        "expected both messages, got {arrivals:?}"
-    );
+    arrivals.sort_unstable(); // if both are ready, select! picks either
+    ensure!(arrivals == ["fast", "slow"], "got {arrivals:?}");
     println!("select!: got both messages, then timed out");
     Ok(())
 }

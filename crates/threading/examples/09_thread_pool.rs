@@ -57,11 +57,7 @@ fn count_primes_below(bound: u64) -> usize {
 }
 
 fn main() -> Result<()> {
-    let Args {
-        workers,
-        tasks,
-        scale,
-    } = Args::parse();
+    let Args { workers, tasks, scale } = Args::parse();
     let pool = ThreadPoolExecutor::new(workers)?;
 
     // ANCHOR: as_completed
@@ -81,7 +77,10 @@ fn main() -> Result<()> {
         match outcome {
             Ok(primes) => {
                 succeeded += 1;
-                println!("task {i}: {primes} primes below {}", (i as u64 + 1) * scale);
+                println!(
+                    "task {i}: {primes} primes below {}",
+                    (i as u64 + 1) * scale
+                );
             }
             Err(error) => {
                 failed += 1;
@@ -90,16 +89,14 @@ fn main() -> Result<()> {
         }
     }
     // ANCHOR_END: as_completed
-    println!("as_completed: {tasks} tasks reported, {succeeded} succeeded, {failed} failed");
-    ensure!(
-        succeeded + failed == tasks,
-        "every task reports exactly once"
+    println!(
+        "as_completed: {tasks} tasks reported, {succeeded} succeeded, {failed} failed"
     );
+    ensure!(succeeded + failed == tasks, "every task reports exactly once");
 
     // ANCHOR: map
-    let squares = pool
-        .map(|n: u64| n * n, 0..8)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let squares =
+        pool.map(|n: u64| n * n, 0..8)?.collect::<Result<Vec<_>, _>>()?;
     println!("map (input order): {squares:?}");
     // ANCHOR_END: map
     Ok(())

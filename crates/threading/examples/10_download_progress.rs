@@ -1,34 +1,25 @@
 //! # Listing 3.10: download a file on one thread, draw its progress bar on another
 //!
-//! The articles' download-with-progress (listing B2), done so that it can be trusted: the `download`
-//! thread streams the body to disk with `threading::download` and adds every chunk to an atomic
-//! counter; the `progress` thread redraws an `indicatif` bar from that counter ten times a second.
-//! Python's listing tells the progress thread to stop through a shared `download_complete` flag that
-//! the download thread sets at the end. Here the download thread holds the sending end of a channel
-//! and never sends anything on it: when the thread ends, by returning, by an error or by a panic,
-//! the sender is dropped, the channel disconnects, and the progress thread's `select!` wakes up at
-//! once. The signal cannot be forgotten (it is a destructor), cannot be missed (a disconnect is
-//! permanent), and costs no polling (the ticker is only for redrawing).
+//! The articles' download-with-progress (listing B2), done so that it can be trusted. The
+//! `download` thread streams the body to disk with `threading::download`, adding every chunk to an
+//! atomic counter; the `progress` thread redraws an `indicatif` bar from that counter. Python's
+//! listing stops the progress thread with a shared `download_complete` flag. Here the download
+//! thread holds the sending end of a channel and never sends: when the thread ends (a return, an
+//! error, a panic) the sender is dropped and the progress thread's `select!` wakes at once. The
+//! signal cannot be forgotten (it is a destructor), cannot be missed, and costs no polling.
 //!
-//! Without `Content-Length` the bar becomes a spinner with bytes and rate. The file appears under
-//! its name only when it is complete: a 404, a refused connection, a cut connection, a timeout, a
-//! full disk or a Ctrl-C leaves no file behind, prints the error, and exits with status 1.
+//! The file appears under its name only when it is complete: a 404, a refused or cut connection,
+//! a timeout, a full disk or a Ctrl-C leaves no file behind, prints the error and exits with 1.
 //!
-//! Run it (no arguments: a local test site serves a 48 MiB file throttled to 16 MiB/s, about 3 s):
+//! Run it (no arguments: a local test site serves 48 MiB at 16 MiB/s, about 3 s; the third
+//! measures throughput: 1 GiB, unthrottled, with the `fsync` that `--no-fsync` skips). Expect a
+//! bar that fills (on a terminal), and a last line with the bytes, the time and the rate:
 //!
 //! ```text
 //! cargo run -p threading --example 10_download_progress
 //! cargo run -p threading --example 10_download_progress -- https://example.com/big.iso big.iso
 //! cargo run --release -p threading --example 10_download_progress -- --size 1073741824 --rate 0
-//! cargo run -p threading --example 10_download_progress -- --help
 //! ```
-//!
-//! The third measures throughput: 1 GiB from the local site, unthrottled, to a file, release
-//! build. It includes the `fsync` that makes the file durable, so it is bounded by the disk; add
-//! `--no-fsync` to measure the download and the writes into the page cache alone.
-//!
-//! What to expect: on a terminal, a bar that fills in about three seconds; always, a last line with
-//! the bytes, the time and the rate (the rate varies from run to run and machine to machine).
 //!
 //! Checked by `tests/examples.rs`:
 //!
@@ -47,73 +38,71 @@ use crossbeam_channel::{Receiver, select, tick};
 use indicatif::{ProgressBar, ProgressStyle};
 use threading::download::{DownloadSummary, Downloader, Progress};
 
-const MIB: u64 = 1024 * 1024;
+const BAR: &str = "{wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}";
+const SPINNER: &str = "{spinner} {bytes} {bytes_per_sec}";
 
-/// How often the progress thread redraws the bar.
-const REDRAW_EVERY: Duration = Duration::from_millis(100);
-
-/// Download a file with a progress bar. Without a URL, downloads a throttled file from a local test
-/// site (offline); with one, downloads it for real.
+/// Download a file with a progress bar: a URL, or a local test site's file.
 #[derive(Parser)]
 struct Args {
     /// The URL to download (default: a file from a local test site).
     url: Option<String>,
-    /// Where to save it (default: the last part of the URL's path, in the current directory; for
-    /// the local site, a temporary directory that is removed at the end).
+    /// Where to save it (default: `download.bin`, or for the local site a temporary folder).
     output: Option<PathBuf>,
     /// Local site only: the size of the file in bytes.
-    #[arg(long, default_value_t = 48 * MIB)]
+    #[arg(long, default_value_t = 48 << 20)]
     size: u64,
-    /// Local site only: bytes per second the site sends; 0 = as fast as it can.
-    #[arg(long, default_value_t = 16 * MIB)]
+    /// Local site only: bytes per second it sends; 0 = as fast as it can.
+    #[arg(long, default_value_t = 16 << 20)]
     rate: u64,
-    /// Seconds to wait for the response, or for any chunk of the body, before giving up.
-    #[arg(long, default_value_t = 30)]
-    timeout: u64,
-    /// Rename the file into place without waiting for it to reach the disk (fsync): faster, but a
-    /// power cut right after could leave a partial file.
+    /// Skip the fsync before the rename: faster, but a power cut could leave a partial file.
     #[arg(long)]
     no_fsync: bool,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let downloader = Downloader::with_timeout(Duration::from_secs(args.timeout))?
-        .sync_before_rename(!args.no_fsync);
-    match &args.url {
-        Some(url) => {
-            let output = args.output.clone().unwrap_or_else(|| name_from_url(url));
-            report(&download_with_bar(downloader, url, &output)?, &output);
-        }
+    // Gives up after 30 s without the response or a chunk of the body.
+    let downloader = Downloader::new()?.sync_before_rename(!args.no_fsync);
+    let (site, folder); // out here, so that they live until the end of main
+    let (url, output) = match args.url {
+        Some(url) => (url, args.output.unwrap_or("download.bin".into())),
         None => {
-            let site = testbed::Site::start().context("could not start the local test site")?;
-            let url = local_url(&site, args.size, args.rate);
-            let dir = tempfile::tempdir().context("could not create a temporary directory")?;
-            let output = args.output.unwrap_or_else(|| dir.path().join("file.bin"));
-            report(&download_with_bar(downloader, &url, &output)?, &output);
+            site = testbed::Site::start().context("starting the local site")?;
+            folder = tempfile::tempdir().context("making a temp folder")?;
+            let url = match args.rate {
+                0 => site.file_url(args.size),
+                rate => format!("{}?rate={rate}", site.file_url(args.size)),
+            };
+            (url, args.output.unwrap_or(folder.path().join("file.bin")))
         }
-    }
+    };
+    let summary = download_with_bar(downloader, &url, &output)?;
+    let (bytes, s) = (summary.bytes, summary.elapsed.as_secs_f64());
+    let (rate, to) = (summary.bytes_per_second() / 1e6, output.display());
+    println!("downloaded {bytes} bytes in {s:.2} s ({rate:.1} MB/s) to {to}");
     Ok(())
 }
 
 // ANCHOR: threads
 /// Starts the download thread and the progress thread, and waits for both.
-fn download_with_bar(downloader: Downloader, url: &str, output: &Path) -> Result<DownloadSummary> {
+fn download_with_bar(
+    downloader: Downloader,
+    url: &str,
+    output: &Path,
+) -> Result<DownloadSummary> {
     let progress = Arc::new(Progress::new());
-    // Ctrl-C (or SIGTERM) asks the download to stop; it then cleans up like any other failure.
-    ctrlc::set_handler({
-        let progress = Arc::clone(&progress);
-        move || progress.cancel()
-    })?;
-    // Nothing is ever sent: dropping `finished` (when the download thread ends) is the message.
+    // Ctrl-C (or SIGTERM) stops the download, which then cleans up.
+    let on_signal = Arc::clone(&progress);
+    ctrlc::set_handler(move || on_signal.cancel())?;
+    // Nothing is ever sent: dropping `finished` is the message.
     let (finished, download_ended) = crossbeam_channel::bounded::<()>(0);
 
     let download = thread::Builder::new().name("download".into()).spawn({
         let progress = Arc::clone(&progress);
         let (url, output) = (url.to_owned(), output.to_owned());
         move || {
-            // Moves the sender in (a closure captures only what it uses), to be dropped when this
-            // closure ends, however it ends. Without it the progress thread would wait forever.
+            // Moves the sender in, to be dropped when this closure ends,
+            // however it ends. Without it, `render` would wait for ever.
             let _finished = finished;
             downloader.download_to_file(&url, &output, &progress)
         }
@@ -122,81 +111,38 @@ fn download_with_bar(downloader: Downloader, url: &str, output: &Path) -> Result
         .name("progress".into())
         .spawn(move || render(&progress, &download_ended))?;
 
-    progress_bar
-        .join()
-        .map_err(|_| anyhow!("the progress thread panicked"))?;
-    let result = download
-        .join()
-        .map_err(|_| anyhow!("the download thread panicked"))?;
-    Ok(result?)
+    progress_bar.join().map_err(|_| anyhow!("the progress thread panicked"))?;
+    let joined = download.join().map_err(|_| anyhow!("download panicked"))?;
+    Ok(joined?)
 }
 // ANCHOR_END: threads
 
 // ANCHOR: render
 /// Redraws the bar from the shared counter until the download thread ends.
 fn render(progress: &Progress, download_ended: &Receiver<()>) {
-    let bar = ProgressBar::new_spinner().with_style(spinner_style());
-    let redraw = tick(REDRAW_EVERY);
+    let spinner = ProgressStyle::with_template(SPINNER).expect("valid");
+    let bar = ProgressBar::new_spinner().with_style(spinner);
+    let redraw = tick(Duration::from_millis(100));
     loop {
         select! {
-            // Only ever an error: the sender was dropped, so the download thread has ended.
+            // Only ever a disconnect: the download thread has ended.
             recv(download_ended) -> _ => break,
             recv(redraw) -> _ => show(&bar, progress),
         }
     }
-    // The channel's disconnect happens after the thread's last write to the counter, so this
-    // reading is the final count.
-    show(&bar, progress);
-    // `abandon` keeps the bar where it is; `finish` would jump to 100 % even after a failure.
-    bar.abandon();
+    show(&bar, progress); // after the thread's last write: the final count
+    bar.abandon(); // stays where it is (`finish` would jump to 100 %)
     if !bar.is_hidden() {
         eprintln!(); // the cursor is still at the end of the bar's line
     }
 }
 
-/// Updates the bar; the first time a length is known, turns the spinner into a bar.
+/// Updates the bar; once a length is known, turns the spinner into a bar.
 fn show(bar: &ProgressBar, progress: &Progress) {
     if let (Some(total), None) = (progress.total(), bar.length()) {
         bar.set_length(total);
-        bar.set_style(bar_style());
+        bar.set_style(ProgressStyle::with_template(BAR).expect("valid"));
     }
     bar.set_position(progress.received());
 }
 // ANCHOR_END: render
-
-fn bar_style() -> ProgressStyle {
-    ProgressStyle::with_template("{wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        .expect("the template is valid")
-}
-
-fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{spinner} {bytes} {bytes_per_sec}")
-        .expect("the template is valid")
-}
-
-/// The line printed in every case, bar or no bar (no terminal means no bar).
-fn report(summary: &DownloadSummary, output: &Path) {
-    println!(
-        "downloaded {} bytes in {:.2} s ({:.1} MB/s) to {}",
-        summary.bytes,
-        summary.elapsed.as_secs_f64(),
-        summary.bytes_per_second() / 1e6,
-        output.display()
-    );
-}
-
-fn local_url(site: &testbed::Site, size: u64, rate: u64) -> String {
-    match rate {
-        0 => site.file_url(size),
-        rate => format!("{}?rate={rate}", site.file_url(size)),
-    }
-}
-
-/// `https://host/a/b/file.iso?x=1` → `file.iso`; a URL without a file name → `download.bin`.
-fn name_from_url(url: &str) -> PathBuf {
-    let last_segment = reqwest::Url::parse(url).ok().and_then(|parsed| {
-        let name = parsed.path_segments()?.next_back()?.to_owned();
-        (!name.is_empty()).then_some(name)
-    });
-    PathBuf::from(last_segment.unwrap_or_else(|| "download.bin".to_owned()))
-}

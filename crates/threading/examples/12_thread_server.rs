@@ -72,11 +72,12 @@ fn main() -> Result<()> {
         idle_timeout: Duration::from_secs(args.idle_timeout),
         ..ServerConfig::default()
     };
-    // Install the handler before announcing the address: whoever reads that line may signal us
-    // right away.
+    // Install the handler before announcing the address: whoever reads that
+    // line may signal us right away.
     let (stop, stop_requested) = crossbeam_channel::bounded(1);
     ctrlc::set_handler(move || {
-        let _ = stop.try_send(()); // a second Ctrl-C while stopping changes nothing
+        // A second Ctrl-C while stopping changes nothing.
+        let _ = stop.try_send(());
     })
     .context("could not install the Ctrl-C / SIGTERM handler")?;
 
@@ -92,7 +93,8 @@ fn main() -> Result<()> {
     let report = server.shutdown()?;
     let stats = report.stats;
     println!(
-        "shut down in {:.1?}: {} served, {} turned away, {} idle timeouts, {} broken, {} closed at shutdown",
+        "shut down in {:.1?}: {} served, {} turned away, {} idle timeouts, \
+         {} broken, {} closed at shutdown",
         report.elapsed,
         stats.accepted,
         stats.rejected,

@@ -23,6 +23,6 @@ mod ctx;
 pub mod fetch_pages;
 pub mod processes;
 pub mod threads;
-mod work;
+mod timing;
 
 pub use ctx::{Ctx, Measurement};

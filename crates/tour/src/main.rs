@@ -34,7 +34,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the chapters.
+    /// List the chapters, and the commands that run their examples.
     List,
     /// Run one chapter, by number or id (`4` or `coroutines`).
     Run {
@@ -63,6 +63,7 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Prints each chapter, its live scenario, and the commands that run its examples.
 fn list() -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     for chapter in chapters::CHAPTERS {
@@ -72,6 +73,10 @@ fn list() -> anyhow::Result<()> {
             "{:>2}  {:<16} {:<18} {live}",
             chapter.number, chapter.id, chapter.title
         )?;
+        for (name, title) in chapters::examples(chapter) {
+            let command = format!("cargo run -p {} --example {name}", chapter.id);
+            writeln!(out, "      {command:<60} # {title}")?;
+        }
     }
     Ok(())
 }

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use multiprocessing::{Process, StartMethod};
+use testbed::work::{sum_of_squares, sum_of_squares_formula};
 
-use crate::work::{best_of, ms, sum_of_squares, sum_of_squares_formula};
+use crate::timing::{best_of, ms};
 use crate::{Ctx, Measurement};
 
 /// The articles' process count.

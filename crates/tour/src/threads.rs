@@ -5,9 +5,10 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
+use testbed::work::{split, sum_of_squares, sum_of_squares_formula};
 use threading::download::{Downloader, Progress};
 
-use crate::work::{best_of, ms, split, sum_of_squares, sum_of_squares_formula};
+use crate::timing::{best_of, ms};
 use crate::{Ctx, Measurement};
 
 /// Runs the scenario.

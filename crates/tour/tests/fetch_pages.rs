@@ -2,7 +2,7 @@
 //! peak-concurrency counter reads exactly the limit (50): reached, never exceeded.
 //!
 //! No timing is asserted here (shared machines are noisy); the tour prints the time against the
-//! ideal, and the closing note of the issue reports it.
+//! ideal instead.
 
 use std::sync::mpsc;
 use std::thread;

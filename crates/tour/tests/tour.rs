@@ -2,7 +2,9 @@
 //! debug), `list`, `run`, `--json`, and a clear error for a chapter that does not exist. Every run
 //! has a deadline.
 
+use std::fs;
 use std::io::Read;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -118,6 +120,37 @@ fn list_names_every_chapter() {
     ] {
         assert!(stdout.contains(id), "`tour list` lacks {id}:\n{stdout}");
     }
+}
+
+#[test]
+fn list_shows_the_command_of_every_example() {
+    let output = tour(&["list"], Duration::from_secs(30));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut checked = 0;
+    for krate in ["multiprocessing", "threading", "coroutines", "patterns"] {
+        let Ok(entries) = fs::read_dir(crates.join(krate).join("examples")) else {
+            continue; // a chapter without examples yet
+        };
+        for path in entries.map(|entry| entry.expect("read examples/").path()) {
+            let Some(name) = path.file_stem().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if path.extension().is_some_and(|ext| ext == "rs") {
+                let command = format!("cargo run -p {krate} --example {name} ");
+                assert!(
+                    stdout.contains(&command),
+                    "`tour list` lacks `{command}`:\n{stdout}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 2,
+        "found only {checked} examples under {crates:?}"
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! # Listing 2.8: stopping worker processes with an event, and joining them within a deadline
+//! # Listing 2.15: stopping worker processes with an event, and joining them within a deadline
 //!
 //! Workers loop `while !stop.is_set()`, doing one small unit of work per round. The parent turns
 //! Ctrl-C and SIGTERM into `stop.set()` (with the `ctrlc` crate), then joins every worker against
@@ -17,9 +17,9 @@
 //! Run it:
 //!
 //! ```text
-//! cargo run -p multiprocessing --example 08_stop_event              # until Ctrl-C or SIGTERM
-//! cargo run -p multiprocessing --example 08_stop_event -- --for 2   # sets the event after 2 s
-//! cargo run -p multiprocessing --example 08_stop_event -- --workers 8 --for 1
+//! cargo run -p multiprocessing --example 15_stop_event              # until Ctrl-C or SIGTERM
+//! cargo run -p multiprocessing --example 15_stop_event -- --for 2   # sets the event after 2 s
+//! cargo run -p multiprocessing --example 15_stop_event -- --workers 8 --for 1
 //! ```
 //!
 //! What to expect: a line saying the workers are running; after Ctrl-C, SIGTERM or `--for`, one
@@ -37,12 +37,26 @@
 //! ```
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use clap::Parser;
 use multiprocessing::Process;
 use multiprocessing::sync::{Barrier, Event};
 use serde::{Deserialize, Serialize};
 
-/// How long the parent gives all workers together to exit after the event is set.
+/// Runs worker processes until Ctrl-C or SIGTERM (or `--for` seconds), then
+/// stops them with an event and joins them within one deadline.
+#[derive(Parser)]
+struct Args {
+    /// How many worker processes run.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    workers: u32,
+    /// Set the stop event after this many seconds (default: wait for a signal).
+    #[arg(long = "for", value_name = "SECONDS")]
+    run_for: Option<f64>,
+}
+
+/// How long the parent gives all workers together to exit after the event
+/// is set.
 const JOIN_DEADLINE: Duration = Duration::from_secs(5);
 
 #[derive(Serialize, Deserialize)]
@@ -53,71 +67,25 @@ struct Job {
 
 // ANCHOR: worker
 fn worker(job: Job) -> Result<u64, String> {
-    // Ctrl-C reaches every process of the group; the parent alone decides when to stop.
+    // Ctrl-C reaches every process of the group; the parent alone decides
+    // when to stop.
     ctrlc::set_handler(|| {}).map_err(|e| e.to_string())?;
     job.started.wait().map_err(|e| e.to_string())?;
     let mut rounds = 0;
     while !job.stop.is_set().map_err(|e| e.to_string())? {
-        do_one_unit_of_work();
+        // One short unit of work, so the stop event is noticed promptly.
+        std::thread::sleep(Duration::from_millis(20));
         rounds += 1;
     }
     Ok(rounds)
 }
 // ANCHOR_END: worker
 
-/// Stands in for real work: short, so the stop event is noticed promptly.
-fn do_one_unit_of_work() {
-    std::thread::sleep(Duration::from_millis(20));
-}
-
-struct Options {
-    workers: u32,
-    run_for: Option<Duration>,
-}
-
-fn parse_options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        workers: 3,
-        run_for: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--workers" => {
-                options.workers = value()?
-                    .parse()
-                    .with_context(|| format!("{arg} takes a number"))?
-            }
-            "--for" => {
-                let seconds: f64 = value()?
-                    .parse()
-                    .with_context(|| format!("{arg} takes a number"))?;
-                options.run_for = Some(
-                    Duration::try_from_secs_f64(seconds)
-                        .with_context(|| format!("{arg} {seconds}: not a usable duration"))?,
-                );
-            }
-            "--help" | "-h" => {
-                println!(
-                    "usage: 08_stop_event [--workers N (3)] [--for SECONDS]\n\
-                     Runs N workers until Ctrl-C or SIGTERM, or for SECONDS, then stops them."
-                );
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (try --help)"),
-        }
-    }
-    if options.workers == 0 {
-        bail!("--workers must be at least 1");
-    }
-    Ok(options)
-}
-
 // ANCHOR: main
 fn main() -> anyhow::Result<()> {
     multiprocessing::init();
-    let options = parse_options()?;
+    let args = Args::parse();
+    let count = args.workers;
     let stop = Event::new()?;
     let on_signal = stop.clone();
     ctrlc::set_handler(move || {
@@ -125,27 +93,20 @@ fn main() -> anyhow::Result<()> {
         let _ = on_signal.set();
     })?;
 
-    let started = Barrier::new(options.workers + 1)?;
-    let mut workers = (1..=options.workers)
+    let started = Barrier::new(count + 1)?;
+    let mut workers = (1..=count)
         .map(|n| {
-            let job = Job {
-                stop: stop.clone(),
-                started: started.clone(),
-            };
-            Process::builder()
-                .name(format!("worker-{n}"))
-                .spawn(worker, job)
+            let job = Job { stop: stop.clone(), started: started.clone() };
+            Process::builder().name(format!("worker-{n}")).spawn(worker, job)
         })
         .collect::<Result<Vec<_>, _>>()?;
     started.wait_timeout(Duration::from_secs(30))?;
-    println!(
-        "{} workers running; press Ctrl-C (or send SIGTERM) to stop them",
-        options.workers
-    );
+    println!("{count} workers running; press Ctrl-C (or send SIGTERM) to stop");
 
-    match options.run_for {
+    match args.run_for {
         None => stop.wait()?,
-        Some(run_for) => {
+        Some(seconds) => {
+            let run_for = Duration::try_from_secs_f64(seconds)?;
             if !stop.wait_timeout(run_for)? {
                 println!("stop requested: setting the stop event");
                 stop.set()?;
@@ -153,7 +114,8 @@ fn main() -> anyhow::Result<()> {
         }
     }
 
-    let deadline = Instant::now() + JOIN_DEADLINE;
+    let stopping = Instant::now();
+    let deadline = stopping + JOIN_DEADLINE;
     let mut missed = Vec::new();
     for worker in &mut workers {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -163,20 +125,19 @@ fn main() -> anyhow::Result<()> {
                 println!("{} stopped after {rounds} rounds", worker.name());
             }
             None => {
-                worker.kill()?; // missed the deadline: nothing is left behind
+                worker.kill()?; // missed the deadline: nothing is left
                 missed.push(worker.name().to_string());
             }
         }
     }
     if !missed.is_empty() {
-        bail!("{missed:?} did not stop within {JOIN_DEADLINE:?} and were killed");
+        bail!("{missed:?} missed the {JOIN_DEADLINE:?} deadline: killed");
     }
-    let took = JOIN_DEADLINE.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+    let took = stopping.elapsed().as_millis();
+    let limit = JOIN_DEADLINE.as_millis();
     println!(
-        "all {} workers stopped and joined in {} ms (deadline {} ms); none left behind",
-        options.workers,
-        took.as_millis(),
-        JOIN_DEADLINE.as_millis()
+        "all {count} workers stopped and joined in {took} ms \
+         (deadline {limit} ms); none left behind"
     );
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! # Listing 2.7: many processes, one log writer
+//! # Listing 2.14: many processes, one log writer
 //!
 //! The parent starts a [`LogWriter`](multiprocessing::logging::LogWriter) on its stderr, installs
 //! its sender as the `tracing` subscriber of every process (itself included), and starts a few
@@ -15,13 +15,13 @@
 //! Run it:
 //!
 //! ```text
-//! cargo run -p multiprocessing --example 07_logging
-//! cargo run -p multiprocessing --example 07_logging -- --workers 8 --records 100 2>log.txt
-//! RUST_LOG=debug cargo run -p multiprocessing --example 07_logging
+//! cargo run -p multiprocessing --example 14_logging
+//! cargo run -p multiprocessing --example 14_logging -- --workers 8 --records 100 2>log.txt
+//! RUST_LOG=debug cargo run -p multiprocessing --example 14_logging
 //! ```
 //!
 //! What to expect: log lines on stderr like
-//! `[  0.004s] INFO  worker-2 (pid 12345) 07_logging: step 1 of 3 done item=7`, from all
+//! `[  0.004s] INFO  worker-2 (pid 12345) 14_logging: step 1 of 3 done item=7`, from all
 //! workers mixed in time order but never mixed *within* a line; then a summary on stdout.
 //! Times and pids vary.
 //!
@@ -29,17 +29,29 @@
 //!
 //! ```text
 //! expect: ^wrote 13 records from 5 processes through one writer$
-//! expect: ^\[ *\d+\.\d{3}s\] INFO  worker-1 \(pid \d+\) 07_logging: step 3 of 3 done
-//! expect: ^\[ *\d+\.\d{3}s\] WARN  worker-2 \(pid \d+\) 07_logging: even workers warn once
-//! expect: ^\[ *\d+\.\d{3}s\] INFO  MainProcess \(pid \d+\) 07_logging: all 3 workers joined$
-//! expect: ^\[ *\d+\.\d{3}s\] ERROR MainProcess \(pid \d+\) 07_logging: faulty panicked: disk full \(simulated\) location=.*07_logging\.rs:\d+:\d+$
+//! expect: ^\[ *\d+\.\d{3}s\] INFO  worker-1 \(pid \d+\) 14_logging: step 3 of 3 done
+//! expect: ^\[ *\d+\.\d{3}s\] WARN  worker-2 \(pid \d+\) 14_logging: even workers warn once
+//! expect: ^\[ *\d+\.\d{3}s\] INFO  MainProcess \(pid \d+\) 14_logging: all 3 workers joined$
+//! expect: ^\[ *\d+\.\d{3}s\] ERROR MainProcess \(pid \d+\) 14_logging: faulty panicked: disk full \(simulated\) location=.*14_logging\.rs:\d+:\d+$
 //! ```
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use clap::Parser;
 use multiprocessing::logging::{LogSender, LogWriter};
 use multiprocessing::{Error, Process};
 use serde::{Deserialize, Serialize};
+
+/// Worker processes log through one writer on stderr; `RUST_LOG` sets the
+/// level (default: info).
+#[derive(Parser)]
+struct Args {
+    /// How many worker processes log.
+    #[arg(long, default_value_t = 3)]
+    workers: u32,
+    /// How many records each worker logs.
+    #[arg(long, default_value_t = 3)]
+    records: u32,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Job {
@@ -50,7 +62,8 @@ struct Job {
 
 // ANCHOR: worker
 fn work(job: Job) -> Result<(), String> {
-    // First thing in the child: send every `tracing` event to the parent's writer.
+    // First thing in the child: send every `tracing` event to the parent's
+    // writer.
     job.log.install().map_err(|e| e.to_string())?;
     for step in 1..=job.records {
         let item = job.worker * 100 + step;
@@ -70,7 +83,8 @@ fn faulty(log: LogSender) {
     panic!("disk full (simulated)");
 }
 
-/// Joins the faulty process: its panic arrives as a value, and is logged like anything else.
+/// Joins the faulty process: its panic arrives as a value, and is logged
+/// like anything else.
 fn report_faulty(faulty: Process<()>) -> anyhow::Result<()> {
     match faulty.join() {
         Err(Error::Panicked { message, location }) => {
@@ -83,75 +97,32 @@ fn report_faulty(faulty: Process<()>) -> anyhow::Result<()> {
 }
 // ANCHOR_END: faulty
 
-struct Options {
-    workers: u32,
-    records: u32,
-}
-
-fn parse_options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        workers: 3,
-        records: 3,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--workers" => {
-                options.workers = value()?
-                    .parse()
-                    .with_context(|| format!("{arg} takes a number"))?
-            }
-            "--records" => {
-                options.records = value()?
-                    .parse()
-                    .with_context(|| format!("{arg} takes a number"))?
-            }
-            "--help" | "-h" => {
-                println!(
-                    "usage: 07_logging [--workers N (3)] [--records N (3)]\n\
-                     Workers log through one writer on stderr; RUST_LOG sets the level."
-                );
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (try --help)"),
-        }
-    }
-    Ok(options)
-}
-
 // ANCHOR: main
 fn main() -> anyhow::Result<()> {
     multiprocessing::init();
-    let options = parse_options()?;
+    let args = Args::parse();
     let writer = LogWriter::to_stderr()?;
     writer.sender().install()?; // the parent logs through the same writer
-    let workers = (1..=options.workers)
+    let workers = (1..=args.workers)
         .map(|worker| {
-            let job = Job {
-                log: writer.sender(),
-                records: options.records,
-                worker,
-            };
-            Process::builder()
-                .name(format!("worker-{worker}"))
-                .spawn(work, job)
+            let job =
+                Job { log: writer.sender(), records: args.records, worker };
+            Process::builder().name(format!("worker-{worker}")).spawn(work, job)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let faulty = Process::builder()
-        .name("faulty")
-        .spawn(faulty, writer.sender())?;
+    let faulty =
+        Process::builder().name("faulty").spawn(faulty, writer.sender())?;
     for worker in workers {
         worker.join()?.map_err(anyhow::Error::msg)?;
     }
-    tracing::info!("all {} workers joined", options.workers);
+    tracing::info!("all {} workers joined", args.workers);
     report_faulty(faulty)?;
-    // Joined first, so every child's records are already queued ahead of this flush.
+    // Joined first, so every child's records are queued ahead of this flush.
     let stats = writer.finish(Duration::from_secs(10))?;
     println!(
         "wrote {} records from {} processes through one writer",
         stats.records,
-        options.workers + 2
+        args.workers + 2
     );
     Ok(())
 }
