@@ -31,7 +31,10 @@ struct Promise {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
 }
 
 fn snippets() -> Vec<PathBuf> {
@@ -78,7 +81,14 @@ fn errors_of(file: &Path) -> Vec<String> {
     let out_dir = tempfile::tempdir().expect("a temporary directory");
     let mut command = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()));
     command
-        .args(["--edition", "2024", "--crate-type", "bin", "--emit", "metadata"])
+        .args([
+            "--edition",
+            "2024",
+            "--crate-type",
+            "bin",
+            "--emit",
+            "metadata",
+        ])
         .arg("--out-dir")
         .arg(out_dir.path())
         .arg(file);
@@ -120,9 +130,13 @@ fn every_snippet_fails_with_one_error_the_code_its_header_names_and_the_book_sho
         let page = fs::read_to_string(&promise.page)
             .unwrap_or_else(|e| panic!("{name}: cannot read {}: {e}", promise.page.display()));
         if !page.contains(headline.as_str()) {
+            let shown = promise
+                .page
+                .strip_prefix(workspace_root())
+                .unwrap_or(&promise.page);
             problems.push(format!(
                 "{name}: {} does not show rustc's headline {headline:?}",
-                promise.page.display()
+                shown.display()
             ));
         }
     }
