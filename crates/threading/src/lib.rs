@@ -8,8 +8,10 @@
 //!
 //! **There is no GIL.** In CPython only one thread runs Python bytecode at a time, so threads help
 //! with waiting (network, disk) but not with computing: the syllabus's article measures two threads
-//! doing arithmetic as no faster than one. Rust threads run at the same time on different cores.
-//! `examples/11_cpu_bound.rs` and `benches/threading.rs` measure the speedup on your machine.
+//! doing arithmetic as no faster than one. (CPython's optional free-threaded builds, 3.13t and
+//! 3.14t, run Python threads in parallel; the default build still has the GIL.) Rust threads run
+//! at the same time on different cores. `examples/11_cpu_bound.rs` and `benches/threading.rs`
+//! measure the speedup on your machine.
 //!
 //! **The compiler checks the sharing.** Without a GIL, two threads really can write the same memory
 //! at the same instant, and the result is a data race. Rust rules it out at compile time with two
@@ -21,30 +23,44 @@
 //!   call concurrently: `Mutex<T>`, atomics, immutable data; not `Cell` or `RefCell`).
 //!
 //! `thread::spawn` requires its closure to be `Send + 'static`: everything it captures must be
-//! movable to another thread and must live as long as it needs to. A plain `&mut u64` counter shared
-//! by two threads does not compile; `examples/03_shared_counter.rs` shows the two fixes (a `Mutex`,
-//! an atomic). These two programs are the book's "does not compile" listings, kept here as
-//! `compile_fail` doc tests so that the claim stays checked:
+//! movable to another thread and must live as long as it needs to. `examples/03_shared_counter.rs`
+//! shows the two ways to share a counter that compile (a `Mutex`, an atomic).
+//!
+//! ## Programs that must not compile
+//!
+//! The book shows four programs that the compiler refuses, each with its error. They live in
+//! `compile_fail/` (the book includes them from there), and each is a `compile_fail` doctest here
+//! with the error code it must fail with, so `cargo test -p threading --doc` fails if one of them
+//! ever compiles, or stops failing with that error.
+//!
+//! Four threads that each need `&mut counter` (two mutable borrows at once):
 //!
 //! ```compile_fail,E0499
-//! // Two threads that each need `&mut counter`: refused.
-//! let mut counter = 0_u64;
-//! std::thread::scope(|s| {
-//!     for _ in 0..2 {
-//!         s.spawn(|| counter += 1);
-//!     }
-//! });
+#![doc = include_str!("../compile_fail/shared_counter.rs")]
 //! ```
+//!
+//! The same counter in an `Arc<Cell<u64>>`: `Cell` changes through a shared reference without
+//! synchronization, so it is not `Sync`, and the `Arc` of it is not `Send`:
 //!
 //! ```compile_fail,E0277
-//! // A `Cell` changes through a shared reference without synchronization: it is not `Sync`.
-//! let counter = std::sync::Arc::new(std::cell::Cell::new(0_u64));
-//! let shared = std::sync::Arc::clone(&counter);
-//! std::thread::spawn(move || shared.set(shared.get() + 1));
+#![doc = include_str!("../compile_fail/cell_counter.rs")]
 //! ```
 //!
-//! The same rule shapes the download listing: Python's version shares a bare boolean flag
-//! between threads; in Rust that flag must be an `AtomicBool`, or better, a channel.
+//! The download listing's flag as a plain `bool`: one thread reads it while the other assigns to
+//! it (a writer against a reader, not two writers):
+//!
+//! ```compile_fail,E0506
+#![doc = include_str!("../compile_fail/bool_flag.rs")]
+//! ```
+//!
+//! The same flag in a `Cell<bool>`, borrowed by a scoped thread:
+//!
+//! ```compile_fail,E0277
+#![doc = include_str!("../compile_fail/cell_flag.rs")]
+//! ```
+//!
+//! What compiles instead: an `AtomicBool` for the flag, or better, a channel whose sender is
+//! dropped when the download ends (`examples/10_download_progress.rs`).
 //!
 //! ## When to pick threads
 //!
@@ -54,8 +70,9 @@
 //!   threads, the simplest model that works.
 //! - Thousands of concurrent connections that mostly wait: async tasks (chapter 4), because each
 //!   thread costs a stack and a kernel schedulable entity.
-//! - Isolation from crashes: processes (chapter 2). A panic in a thread is caught by `join`, but
-//!   undefined behaviour or an abort in one thread takes the whole process down.
+//! - Isolation from crashes: processes (chapter 2). A panic in a thread comes back through `join`,
+//!   but undefined behaviour, an abort or a stack overflow in one thread takes the whole process
+//!   down.
 //!
 //! ## What is in this crate
 //!
