@@ -1,4 +1,5 @@
-//! The one error type of the crate.
+//! [`Error`], the error of everything that starts, joins or talks to a process (`Process`,
+//! `Pipe`, `Queue`). The other parts of the crate have their own: see the crate docs, "Errors".
 //!
 //! Python reports a child's failure in scattered ways: an exception in the child is printed on the
 //! child's stderr and the parent only sees `exitcode == 1`; a killed child shows up as a negative
@@ -19,7 +20,7 @@
 //! | `TMPDIR` is too long to hold a Unix socket path | [`Error::SocketPathTooLong`] |
 //! | not Linux | [`Error::Unsupported`] |
 //!
-//! The enum is `#[non_exhaustive]`: the other parts of the crate (queues, locks, ...) add variants,
+//! The enum is `#[non_exhaustive]`: a new failure mode may add a variant,
 //! so a `match` on it needs a `_ =>` arm.
 
 use std::path::PathBuf;

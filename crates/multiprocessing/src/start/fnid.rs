@@ -1,5 +1,8 @@
 //! Function identity across a re-exec: how the child finds the function the parent asked for.
 //!
+//! **This module has `unsafe` code** (one of the crate's three such modules): two transmutes of an
+//! address into a function pointer, whose soundness argument is the numbered list below.
+//!
 //! Python's *spawn* start method sends the child the function's *name* (pickle stores
 //! `module.qualname`) and the child imports it. Rust has no names at run time, only addresses, and
 //! addresses differ between processes: with ASLR the executable is loaded at a random base address.
@@ -12,7 +15,7 @@
 //! - `entry::<A, R>`, a monomorphized trampoline of the plain type [`Entry`]. The child cannot name
 //!   `A` and `R` (it learns them only from the parent), but it can call an `Entry`; the trampoline
 //!   knows `A` and `R`, turns the user's address back into a `fn(A) -> R` and hands it to
-//!   [`crate::bootstrap::run_typed`], which receives the argument, calls the function and sends
+//!   [`super::child::run_typed`], which receives the argument, calls the function and sends
 //!   the result back.
 //!
 //! Turning an integer into a function pointer is `unsafe`: Rust cannot check that the integer is a
@@ -39,8 +42,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::child::ChildContext;
 use crate::Error;
-use crate::bootstrap::ChildContext;
 
 /// The trampoline's type: every `entry::<A, R>` has it, whatever `A` and `R` are. Returns the
 /// child's exit code.
@@ -94,6 +97,7 @@ impl Fingerprint {
 
     /// A fingerprint that matches nothing: what the crate's own tests use to check that a child
     /// refuses to run a function from a different executable.
+    #[cfg(any(test, feature = "test-hooks"))]
     pub(crate) fn corrupted(self) -> Self {
         Fingerprint {
             probe_offset: self.probe_offset.wrapping_add(1),
@@ -185,7 +189,7 @@ where
     // fingerprint and code-range checks), and it was paired with this very monomorphization
     // `entry::<A, R>`, so the pointer has exactly this type.
     let f = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(user_address as _) };
-    crate::bootstrap::run_typed(context, f)
+    super::child::run_typed(context, f)
 }
 
 #[cfg(all(test, target_os = "linux"))]
