@@ -39,6 +39,8 @@
 //! - [`Process`]: start a `fn(A) -> R` in a child, `join` it for its return value, `terminate`,
 //!   `kill`, `is_alive`, `exitcode`. A child's panic comes back as [`Error::Panicked`] with its
 //!   message and location; a child that was killed as [`Error::Died`].
+//!   [`Process::spawn_fallible`] takes a `fn(A) -> Result<T, E>` for any displayable `E`
+//!   (`anyhow::Error` too), and an `Err` comes back as [`Error::Failed`] with its text.
 //! - [`start`]: [`StartMethod`], the fork server (the default) or the spawn method, and the docs of
 //!   how a child starts, drawn once.
 //! - [`queue`]: [`Queue`] and [`JoinableQueue`], many producers and consumers, with an explicit end

@@ -41,6 +41,9 @@ fn main() -> ExitCode {
             children_outlive_the_thread_that_spawned_them,
             result_survives_reaping_before_join,
             ipc_channels_travel_inside_arguments,
+            a_fallible_childs_ok_is_its_value_and_its_err_is_failed,
+            an_anyhow_error_keeps_its_context_chain,
+            a_fallible_child_that_panics_is_still_panicked,
         ],
         support::TEST_DEADLINE,
     )
@@ -169,6 +172,25 @@ fn send_back(sender: IpcSender<String>) -> u32 {
         .send("hello through a channel that crossed into me".into())
         .expect("send");
     7
+}
+
+/// A fallible function with a plain `std` error (`Display`, not `Serialize`).
+fn parse_port(text: String) -> Result<u16, std::num::ParseIntError> {
+    text.parse()
+}
+
+/// A fallible function with an `anyhow` error: two layers of context around the parse error.
+fn read_port(text: String) -> anyhow::Result<u16> {
+    use anyhow::Context;
+    let port: u16 = text
+        .parse()
+        .with_context(|| format!("parsing {text:?}"))
+        .context("reading the port")?;
+    Ok(port)
+}
+
+fn fallible_panic(message: String) -> Result<u32, String> {
+    panic!("{message}")
 }
 
 // ---- the tests -----------------------------------------------------------------------------
@@ -491,4 +513,55 @@ fn result_survives_reaping_before_join() {
     }
     assert_eq!(child.exitcode(), Some(0));
     assert_eq!(join(child).expect("join"), 144);
+}
+
+/// With both methods: `Ok` arrives as the value, `Err` as `Error::Failed` with the error's text,
+/// and the child exits with 1 (Python's code after an exception).
+fn a_fallible_childs_ok_is_its_value_and_its_err_is_failed() {
+    let parse_error = "eighty"
+        .parse::<u16>()
+        .expect_err("not a number")
+        .to_string();
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let good = Process::builder()
+            .start_method(method)
+            .spawn_fallible(parse_port, "8080".to_string())
+            .expect("spawn");
+        assert_eq!(join(good).expect("join"), 8080, "{method:?}");
+        let mut bad = Process::builder()
+            .start_method(method)
+            .spawn_fallible(parse_port, "eighty".to_string())
+            .expect("spawn");
+        match bad.join_timeout(DEADLINE) {
+            Err(Error::Failed { message }) => assert_eq!(message, parse_error, "{method:?}"),
+            other => panic!("{method:?}: expected Failed, got {other:?}"),
+        }
+        assert_eq!(bad.exitcode(), Some(1), "{method:?}");
+    }
+}
+
+/// anyhow's chain of contexts crosses the process boundary, outermost first (`{:#}`).
+fn an_anyhow_error_keeps_its_context_chain() {
+    let parse_error = "x".parse::<u16>().expect_err("not a number").to_string();
+    let child = Process::spawn_fallible(read_port, "x".to_string()).expect("spawn");
+    let error = join(child).expect_err("the child's Err");
+    let Error::Failed { message } = &error else {
+        panic!("expected Failed, got {error:?}");
+    };
+    assert_eq!(
+        message,
+        &format!("reading the port: parsing \"x\": {parse_error}")
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("the child's function returned an error: {message}")
+    );
+}
+
+fn a_fallible_child_that_panics_is_still_panicked() {
+    let child = Process::spawn_fallible(fallible_panic, "not an Err".to_string()).expect("spawn");
+    match join(child) {
+        Err(Error::Panicked { message, .. }) => assert_eq!(message, "not an Err"),
+        other => panic!("expected Panicked, got {other:?}"),
+    }
 }

@@ -2,6 +2,7 @@
 //! arguments, and `get_context(method)`), gathered before anything starts.
 
 use std::ffi::OsString;
+use std::fmt::Display;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -86,6 +87,21 @@ impl Builder {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         Process::start(self, || FnIdentity::of(f), arg)
+    }
+
+    /// Starts a child process that runs `f(arg)`, a function that may fail; see
+    /// [`Process::spawn_fallible`].
+    pub fn spawn_fallible<A, T, E>(
+        self,
+        f: fn(A) -> Result<T, E>,
+        arg: A,
+    ) -> Result<Process<T>, Error>
+    where
+        A: Serialize + DeserializeOwned,
+        T: Serialize + DeserializeOwned + Send + 'static,
+        E: Display,
+    {
+        Process::start(self, || FnIdentity::of_fallible(f), arg)
     }
 }
 

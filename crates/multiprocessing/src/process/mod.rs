@@ -114,9 +114,51 @@ where
         Builder::new().spawn(f, arg)
     }
 
+    /// Like [`spawn`](Process::spawn), for a function that may fail: `f` returns
+    /// `Result<T, E>` for any error type that can be displayed, `anyhow::Error` included (it need
+    /// not be serializable). [`join`](Process::join) then returns the `T` of an `Ok`, and turns an
+    /// `Err` into [`Error::Failed`] carrying the error's text, taken in the child with
+    /// `format!("{e:#}")` so that anyhow's chain of contexts survives. A panic is still
+    /// [`Error::Panicked`], and the child's exit code after an `Err` is 1, as after an exception
+    /// in Python.
+    ///
+    /// ```no_run
+    /// use multiprocessing::{Error, Process};
+    ///
+    /// fn parse_port(text: String) -> Result<u16, std::num::ParseIntError> {
+    ///     text.parse()
+    /// }
+    ///
+    /// fn main() -> Result<(), Error> {
+    ///     multiprocessing::init();
+    ///     let good = Process::spawn_fallible(parse_port, "8080".to_string())?;
+    ///     assert_eq!(good.join()?, 8080);
+    ///     let bad = Process::spawn_fallible(parse_port, "eighty".to_string())?;
+    ///     match bad.join() {
+    ///         Err(Error::Failed { message }) => assert_eq!(message, "invalid digit found in string"),
+    ///         other => panic!("expected the child's error, got {other:?}"),
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// Why a constructor of its own: `spawn` already takes any serializable `R`, a
+    /// `Result<T, String>` included, and hands it back whole as the value; one function cannot
+    /// also give a `Result` with a non-serializable error a meaning of its own (that would need
+    /// specialization, which stable Rust does not have).
+    pub fn spawn_fallible<A, E>(f: fn(A) -> Result<R, E>, arg: A) -> Result<Process<R>, Error>
+    where
+        A: Serialize + DeserializeOwned,
+        E: std::fmt::Display,
+    {
+        Builder::new().spawn_fallible(f, arg)
+    }
+
     /// Waits for the child to finish and returns what its function returned.
     ///
-    /// Errors: [`Error::Panicked`] (message and location of the child's panic), [`Error::Died`]
+    /// Errors: [`Error::Failed`] (the child's function returned `Err`, with
+    /// [`spawn_fallible`](Process::spawn_fallible)), [`Error::Panicked`] (message and location of
+    /// the child's panic), [`Error::Died`]
     /// (exited or killed without a result; `exitcode` as in Python), [`Error::Serialization`]
     /// (the result or the argument could not be decoded), [`Error::Bootstrap`] (the child exited
     /// before it connected back, or refused to run), [`Error::Timeout`] (it did not connect back

@@ -26,7 +26,7 @@
 //!        │  join returns Err)     │ Reported  │  waiting for the exit status
 //!        │                        └───────────┘
 //!        │        the fork failed       │ the exit status was reaped: join returns the
-//!        │      (join returns Err)      │ value, or the panic, error or death as an Err
+//!        │      (join returns Err)      │ value, or the error, panic or death as an Err
 //!        ▼              │               ▼
 //!  ┌──────────────────────────────────────────┐
 //!  │ Joined      a second join: AlreadyJoined │
@@ -162,6 +162,7 @@ where
 fn hand_out<R>(outcome: Option<Outcome<R>>, exitcode: i32) -> Result<Option<R>, Error> {
     match outcome {
         Some(Outcome::Returned(value)) => Ok(Some(value)),
+        Some(Outcome::Failed(message)) => Err(Error::Failed { message }),
         Some(Outcome::Panicked { message, location }) => Err(Error::Panicked { message, location }),
         Some(Outcome::Unsendable(reason)) => Err(Error::Serialization(reason)),
         Some(Outcome::Refused(reason)) => Err(Error::Bootstrap(reason)),
@@ -200,7 +201,7 @@ impl<R> Drop for Process<R> {
                 "it {} without sending a result",
                 crate::error::describe_exit(platform::exitcode(status))
             ),
-            Drained::Failure(reason) => format!("it reported: {reason}"),
+            Drained::Failure(news) => news,
             // A value nobody asked for; a panic the child printed on its stderr already.
             Drained::Quiet => return,
         };
@@ -218,7 +219,8 @@ enum Drained {
     Nothing,
     /// A value, or a panic (which the child printed itself): nothing to say.
     Quiet,
-    /// A failure that nobody else will print.
+    /// A failure that nobody else will print (an `Err` the function returned, a result that
+    /// could not be sent), said in words.
     Failure(String),
 }
 
@@ -227,8 +229,11 @@ impl<R> From<Option<Outcome<R>>> for Drained {
         match outcome {
             None => Drained::Nothing,
             Some(Outcome::Returned(_) | Outcome::Panicked { .. }) => Drained::Quiet,
+            Some(Outcome::Failed(message)) => {
+                Drained::Failure(format!("its function returned an error: {message}"))
+            }
             Some(Outcome::Unsendable(reason) | Outcome::Refused(reason)) => {
-                Drained::Failure(reason)
+                Drained::Failure(format!("it reported: {reason}"))
             }
         }
     }

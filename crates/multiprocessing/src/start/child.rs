@@ -14,9 +14,9 @@
 //! - **One channel, retyped.** The header and the argument travel on one channel in order; the
 //!   child reads the header, learns which `A` to expect from the trampoline, and reads `A`. The
 //!   parent fills that channel before the child exists, so `spawn` need not wait for the child.
-//! - **Everything the child can report is an [`Outcome`]**: a value, a panic (message and
-//!   location, caught by a panic hook and `catch_unwind`), or a failure to decode the argument or
-//!   encode the result. Only a child that exits or is killed without reporting is a "died" case,
+//! - **Everything the child can report is an [`Outcome`]**: a value, the text of the error a
+//!   fallible function returned, a panic (message and location, caught by a panic hook and
+//!   `catch_unwind`), or a failure to decode the argument or encode the result. Only a child that exits or is killed without reporting is a "died" case,
 //!   and then the parent reads the exit status.
 
 use std::panic::{self, AssertUnwindSafe};
@@ -147,9 +147,13 @@ pub(crate) fn run_instructions(
     }
 }
 
-/// Called by the trampoline `fnid::entry::<A, R>` with the function it recovered: receive the
-/// argument, run the function, send the outcome. Returns the exit code.
-pub(crate) fn run_typed<A, R>(context: ChildContext, f: fn(A) -> R) -> i32
+/// Called by the trampolines in `fnid` with the function they recovered, as `call` (an `Err` is
+/// the function's own error, already turned into text): receive the argument, run the function,
+/// send the outcome. Returns the exit code.
+pub(crate) fn run_typed<A, R>(
+    context: ChildContext,
+    call: impl FnOnce(A) -> Result<R, String>,
+) -> i32
 where
     A: Serialize + for<'de> Deserialize<'de>,
     R: Serialize + for<'de> Deserialize<'de>,
@@ -165,8 +169,9 @@ where
         }
     };
     drop(arguments);
-    let (outcome, code) = match panic::catch_unwind(AssertUnwindSafe(|| f(argument))) {
-        Ok(value) => (Outcome::Returned(value), 0),
+    let (outcome, code) = match panic::catch_unwind(AssertUnwindSafe(|| call(argument))) {
+        Ok(Ok(value)) => (Outcome::Returned(value), 0),
+        Ok(Err(message)) => (Outcome::Failed(message), EXIT_FAILED),
         Err(payload) => {
             let (message, location) = take_panic_report(payload.as_ref());
             (Outcome::Panicked { message, location }, EXIT_FAILED)

@@ -64,6 +64,8 @@ pub(crate) struct Header {
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Outcome<R> {
     Returned(R),
+    /// A fallible function returned `Err`: the error's text (`{:#}`, so a context chain stays).
+    Failed(String),
     Panicked {
         message: String,
         location: String,
