@@ -67,7 +67,8 @@ use state::Stage;
 /// has no interpreter exit, so each handle does it when dropped:
 /// - a **non-daemon** `Process` is joined: `drop` blocks until the child finishes. A result that
 ///   was never read is thrown away (a panic was already printed by the child on its stderr; a death
-///   by a signal or by `exit` is printed by `drop` on stderr). If the child never finishes, `drop`
+///   by a signal or by `exit`, and an `Err` from a [`spawn_fallible`](Process::spawn_fallible)
+///   function, are printed by `drop` on stderr). If the child never finishes, `drop`
 ///   never returns, so join or kill the children you no longer want. If the dropping thread is
 ///   already panicking, `drop` kills the child instead, so a failed assertion cannot become a hang.
 /// - a **daemon** `Process` ([`Builder::daemon`]) is killed with SIGKILL and reaped.

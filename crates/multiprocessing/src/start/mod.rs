@@ -6,31 +6,32 @@
 //! from there on both run the same code. The whole path, once:
 //!
 //! ```text
-//!                      Process::spawn(f, arg)                          parent.rs
-//!     checks first: Linux? init() called? TMPDIR short enough? f inside the executable?
-//!     Header { name, FnIdentity::of(f), Fingerprint }                  protocol.rs, fnid.rs
-//!                                   │
-//!        StartMethod::Spawn         │        StartMethod::ForkServer (the default)
-//!  ┌────────────────────────────────┴─────┬─────────────────────────────────────────────┐
-//!  │ parent: exec /proc/self/exe from the │ parent: ask the server to fork              │
-//!  │   spawner thread, with the bootstrap │   (Fork { channel ends })  forkserver/mod.rs│
-//!  │   variable set            spawn.rs   │                                             │
-//!  │ write Header, then arg, into the     │ write Header, then arg, into the            │
-//!  │   instructions channel               │   instructions channel                      │
-//!  │ spawn returns; a watcher thread:     │ spawn returns                               │
-//!  │   accept() ◀── Hello { pid, to_child }│ server: fork() ─▶ a copy of itself         │
-//!  │   send the instructions' receiver    │   Forked { pid } ─▶ parent  forkserver/     │
-//!  │   to the child            spawn.rs   │                             zygote.rs       │
-//!  │ child: init() ─▶ run_child           │ child: die with the server, set the env     │
-//!  │   die with the parent, connect,      │   that Builder::env asked for               │
-//!  │   greet, get the receiver  child.rs  │                             zygote.rs       │
-//!  └────────────────────────────────┬─────┴──────────────────────┬──────────────────────┘
-//!                                   └─────────────┬──────────────┘
-//!     child: run_instructions: read the Header, check the Fingerprint, find the
-//!     trampoline entry::<A, R> (fnid.rs), read A, call f(A) under catch_unwind, send
-//!     one Outcome (Returned | Panicked | ...), exit                    child.rs
-//!                                                 │
-//!     parent: join reads the Outcome, then reaps the exit status       process/, started.rs
+//!    Process::spawn(f, arg)                            parent.rs
+//!    checks first: Linux? init() called? TMPDIR short enough? f in the executable?
+//!    Header { name, FnIdentity::of(f), Fingerprint }    protocol.rs, fnid.rs
+//!                                          │
+//!    StartMethod::Spawn                    │  StartMethod::ForkServer (the default)
+//!  ┌───────────────────────────────────────┴───────────────────────────────────────┐
+//!  │ parent: exec /proc/self/exe from the  │ parent: ask the fork server to fork   │
+//!  │   spawner thread, with the bootstrap  │   (Fork { channel ends })             │
+//!  │   variable set              spawn.rs  │                     forkserver/mod.rs │
+//!  │ write Header, then arg, into the      │ write Header, then arg, into the      │
+//!  │   instructions channel                │   instructions channel                │
+//!  │ spawn returns; a watcher thread:      │ spawn returns                         │
+//!  │   accept() ◀─ Hello { pid, to_child } │ server: fork() ─▶ a copy of itself,   │
+//!  │   send the instructions' receiver     │   Forked { pid } ─▶ parent            │
+//!  │   to the child              spawn.rs  │                  forkserver/zygote.rs │
+//!  │ child: init() ─▶ run_child            │ child: die with the server, set the   │
+//!  │   die with the parent, connect,       │   variables Builder::env asked for    │
+//!  │   greet, get the receiver   child.rs  │                  forkserver/zygote.rs │
+//!  └───────────────────────────────────────┬───────────────────────────────────────┘
+//!                                          │
+//!    child, either way: run_instructions reads the Header, checks the Fingerprint,
+//!    finds the trampoline entry::<A, R> (fnid.rs), reads A, calls f(A) under
+//!    catch_unwind, sends one Outcome (Returned | Failed | Panicked | ...), exits
+//!                                                                          child.rs
+//!                                          │
+//!    parent: join reads the Outcome, then reaps the exit status   process/, started.rs
 //! ```
 //!
 //! The files, each with a module doc that says why it is shaped so:
