@@ -8,12 +8,10 @@
 
 mod support;
 
-use std::io::Read;
-use std::process::{Command, ExitCode, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{ExitCode, Output};
+use std::time::Duration;
 
 use multiprocessing::Process;
-use support::DEADLINE;
 
 /// Set (to anything) in a run of this binary that should register the samples.
 const SAMPLES_ENV: &str = "HARNESS_TEST_SAMPLES";
@@ -90,6 +88,8 @@ fn leaves_a_process_behind() {
         .daemon(true)
         .spawn(block, ())
         .expect("spawn");
+    // `pid` waits until the fork server has forked it, so the process exists before the check.
+    assert_ne!(child.pid(), 0, "forked");
     std::mem::forget(child); // never killed, never reaped: the final check must notice
 }
 
@@ -97,44 +97,7 @@ fn leaves_a_process_behind() {
 
 /// Runs this binary with the samples registered (`all`: the failing two too) and `args`.
 fn run_samples(which: &str, args: &[&str]) -> Output {
-    let mut child = Command::new(std::env::current_exe().expect("this test binary"))
-        .args(args)
-        .env(SAMPLES_ENV, which)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the samples");
-    let readers = [
-        read_all(child.stdout.take().expect("piped")),
-        read_all(child.stderr.take().expect("piped")),
-    ];
-    let give_up = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the samples") {
-            break status;
-        }
-        if Instant::now() >= give_up {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the sample run {args:?} did not end within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let [stdout, stderr] = readers.map(|reader| reader.join().expect("read the output"));
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-fn read_all(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = from.read_to_end(&mut bytes);
-        bytes
-    })
+    support::run_this_binary(&[(SAMPLES_ENV, which)], args)
 }
 
 fn stdout(output: &Output) -> String {

@@ -19,8 +19,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use support::{children_of, is_running, join, recv, send_signal};
 use testbed::wait::DEADLINE;
 
+/// Set in a run of this binary that only drops an unjoined child whose function failed (see
+/// `dropping_an_unjoined_failed_child_prints_its_error`).
+const DROP_FAILED_ENV: &str = "PROCESS_TEST_DROP_FAILED";
+
 fn main() -> ExitCode {
     multiprocessing::init();
+    if std::env::var_os(DROP_FAILED_ENV).is_some() {
+        let child = Process::spawn_fallible(parse_port, "eighty".to_string()).expect("spawn");
+        drop(child);
+        return ExitCode::SUCCESS;
+    }
     support::run(
         tests![
             spawn_and_join_return_values,
@@ -44,6 +53,7 @@ fn main() -> ExitCode {
             a_fallible_childs_ok_is_its_value_and_its_err_is_failed,
             an_anyhow_error_keeps_its_context_chain,
             a_fallible_child_that_panics_is_still_panicked,
+            dropping_an_unjoined_failed_child_prints_its_error,
         ],
         support::TEST_DEADLINE,
     )
@@ -564,4 +574,21 @@ fn a_fallible_child_that_panics_is_still_panicked() {
         Err(Error::Panicked { message, .. }) => assert_eq!(message, "not an Err"),
         other => panic!("expected Panicked, got {other:?}"),
     }
+}
+
+/// Nobody joined it, so `drop` is the last one who can tell: the error goes to stderr.
+fn dropping_an_unjoined_failed_child_prints_its_error() {
+    let parse_error = "eighty"
+        .parse::<u16>()
+        .expect_err("not a number")
+        .to_string();
+    let output = support::run_this_binary(&[(DROP_FAILED_ENV, "1")], &[]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "was dropped without join; its function returned an error: {parse_error}"
+        )),
+        "{stderr}"
+    );
 }

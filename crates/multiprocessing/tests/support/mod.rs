@@ -24,7 +24,8 @@
     reason = "each test binary includes this module and uses only part of it"
 )]
 
-use std::process::ExitCode;
+use std::io::Read;
+use std::process::{Command, ExitCode, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -204,6 +205,50 @@ where
     receiver
         .try_recv_timeout(DEADLINE)
         .unwrap_or_else(|e| panic!("waiting for {what}: {e:?}"))
+}
+
+/// Runs this test binary again as a plain program (not a `multiprocessing` child), with `env`
+/// set and `args`, and returns what it printed and how it exited. For tests of what a whole run
+/// does: the runner's flags, output on stderr. Kills it, and fails, after [`DEADLINE`].
+pub fn run_this_binary(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut child = Command::new(std::env::current_exe().expect("this test binary"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run this binary again");
+    let readers = [
+        read_all(child.stdout.take().expect("piped")),
+        read_all(child.stderr.take().expect("piped")),
+    ];
+    let give_up = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the run") {
+            break status;
+        }
+        if Instant::now() >= give_up {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run with {env:?} {args:?} did not end within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let [stdout, stderr] = readers.map(|reader| reader.join().expect("read the output"));
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+fn read_all(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = from.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 /// Our children and the fork server's children, but not the fork server itself (it lives as long
