@@ -15,10 +15,11 @@
 //! system call straight to the other process, which suits request/reply. A queue
 //! ([`crate::queue`]) is the tool for many producers and consumers, and for streams of small
 //! items its batching moves far more per second. `cargo bench -p multiprocessing --bench queue`
-//! measured, on a two-core machine busy with other builds, 0.27 to 0.48 million `u64` messages per
-//! second from a child to its parent through a pipe (median 0.36 million, 15 rounds), and 8 to 18
-//! times as many through a queue in the same runs. A pipe's rate follows the machine's load
-//! closely, since every message wakes the other process.
+//! moved 0.27 to 1.05 million `u64` messages per second from a child to its parent through a pipe
+//! on a two-core machine shared with other builds: a median of 0.36 million in 15 rounds at a load
+//! average of 8 to 12, and of 0.80 million in 15 rounds at 3 to 4. In the same runs a queue moved
+//! 6 to 18 times as many. A pipe's rate follows the machine's load closely, since every message
+//! is a system call that wakes the other process.
 //!
 //! # Things to know
 //!
