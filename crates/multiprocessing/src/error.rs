@@ -1,4 +1,5 @@
-//! The one error type of the crate.
+//! [`Error`], the error of everything that starts, joins or talks to a process (`Process`,
+//! `Pipe`, `Queue`). The other parts of the crate have their own: see the crate docs, "Errors".
 //!
 //! Python reports a child's failure in scattered ways: an exception in the child is printed on the
 //! child's stderr and the parent only sees `exitcode == 1`; a killed child shows up as a negative
@@ -14,12 +15,13 @@
 //! | a value could not be serialized or deserialized | [`Error::Serialization`] |
 //! | a message carried more than 64 channels or shared-memory handles | [`Error::TooManyHandles`] |
 //! | the channel to the other process failed, or it hung up | [`Error::Ipc`], [`Error::Disconnected`] |
+//! | the child's function returned `Err` ([`Process::spawn_fallible`](crate::Process::spawn_fallible)) | [`Error::Failed`] (with the error's text) |
 //! | the child's function panicked | [`Error::Panicked`] (with the message and the location) |
 //! | the child exited or was killed without sending a result | [`Error::Died`] (Python's `exitcode`) |
 //! | `TMPDIR` is too long to hold a Unix socket path | [`Error::SocketPathTooLong`] |
 //! | not Linux | [`Error::Unsupported`] |
 //!
-//! The enum is `#[non_exhaustive]`: the other parts of the crate (queues, locks, ...) add variants,
+//! The enum is `#[non_exhaustive]`: a new failure mode may add a variant,
 //! so a `match` on it needs a `_ =>` arm.
 
 use std::path::PathBuf;
@@ -69,6 +71,16 @@ pub enum Error {
     /// The other end hung up: every sender (or the receiver) in the other process is gone.
     #[error("the other process closed its end of the channel")]
     Disconnected,
+
+    /// The child's function returned `Err` (a process started with
+    /// [`Process::spawn_fallible`](crate::Process::spawn_fallible)). `message` is the error's text
+    /// in its alternate form (`format!("{e:#}")`), so an `anyhow::Error` arrives with its chain of
+    /// contexts: `"reading the config: No such file or directory (os error 2)"`.
+    #[error("the child's function returned an error: {message}")]
+    Failed {
+        /// The error's text.
+        message: String,
+    },
 
     /// The child's function panicked. The child printed the panic on its stderr as well.
     #[error("the child process panicked at {location}: {message}")]

@@ -39,8 +39,10 @@
 //! - [`Process`]: start a `fn(A) -> R` in a child, `join` it for its return value, `terminate`,
 //!   `kill`, `is_alive`, `exitcode`. A child's panic comes back as [`Error::Panicked`] with its
 //!   message and location; a child that was killed as [`Error::Died`].
-//! - [`Error`]: one typed error for everything that can go wrong starting, joining or talking to
-//!   a process.
+//!   [`Process::spawn_fallible`] takes a `fn(A) -> Result<T, E>` for any displayable `E`
+//!   (`anyhow::Error` too), and an `Err` comes back as [`Error::Failed`] with its text.
+//! - [`start`]: [`StartMethod`], the fork server (the default) or the spawn method, and the docs of
+//!   how a child starts, drawn once.
 //! - [`queue`]: [`Queue`] and [`JoinableQueue`], many producers and consumers, with an explicit end
 //!   of stream (Python's `Queue`, `JoinableQueue`).
 //! - [`pipe`](mod@pipe): two connected ends, both ways, or one way (Python's `Pipe`).
@@ -51,23 +53,54 @@
 //!
 //! All of these are handles that can travel to a child inside its argument.
 //!
-//! How it works, for the curious (each module's docs explain its part):
-//! - `bootstrap`: the start-up conversation over an `ipc_channel::ipc::IpcOneShotServer`, and the
-//!   child's side of it.
-//! - `fnid`: how the child finds the function: its offset from a fixed function in the same
-//!   executable (the one module with `unsafe` code, and why it is sound).
-//! - `startup`: the parent's side of the start-up, on a watcher thread, so that `spawn` returns
-//!   at once and a child that dies before it connects cannot hang anyone.
-//! - `spawner`: why every child is started from one long-lived thread.
-//! - `forkserver`: the fork server, its protocol, and why forking *it* is safe.
-//! - `platform`: the Linux parts (`/proc/self/exe`, `PR_SET_PDEATHSIG`, pidfds).
+//! ## Errors
+//!
+//! Every failure is a value, typed by what it concerns:
+//!
+//! | type | for |
+//! |---|---|
+//! | [`Error`] | starting, joining and talking to processes: `Process`, `Pipe`, `Queue` (its table maps Python's failure modes to its variants) |
+//! | [`queue::PutError`] | a `put` that did not happen: the [`Error`], and the item handed back |
+//! | [`sync::SyncError`] | the cross-process `Lock`, `Semaphore`, `Event`, `Condition`, `Barrier` |
+//! | [`shared::SharedError`] | creating or receiving shared memory |
+//! | [`logging::LogError`] | the log writer and its subscriber |
+//!
+//! ## How it works, for the curious
+//!
+//! Each module's docs explain its part; the files, in the order a child's life uses them:
+//!
+//! - `start/`: how a child starts, with both methods drawn side by side in its module docs:
+//!   `init.rs` (is this process the parent, a child or the fork server?), `parent.rs` (the
+//!   parent's side), `protocol.rs` (what travels), `child.rs` (the child's side), `fnid.rs` (how
+//!   the child finds the function), `spawn.rs` (re-executing the program from one long-lived
+//!   thread, and the watcher that makes `spawn` return at once), `forkserver/` (the fork server,
+//!   and why forking *it* is safe), `started.rs` (a started child, either method).
+//! - `process/`: the [`Process`] handle: `builder.rs` (its options) and `state.rs` (the stages of
+//!   a child's result, the steps `join` takes through them, what `Drop` does at each).
+//! - `platform.rs`: everything Linux-specific (`/proc/self/exe`, `PR_SET_PDEATHSIG`, pidfds).
+//!
+//! ## Unsafe code
+//!
+//! The crate root denies `unsafe`; three modules allow it, each saying so at its top, each block
+//! with a `// SAFETY:` comment that points to the module's argument:
+//!
+//! - `start/fnid.rs`: an offset sent by the parent becomes a function pointer in the child
+//!   (a numbered soundness argument);
+//! - `start/forkserver/zygote.rs`: `fork()`, changing the environment and signal dispositions,
+//!   sound because the fork server has exactly one thread;
+//! - `shared.rs`: one raw pointer into shared memory, only ever used as atomics.
 //!
 //! ## Platform
 //!
-//! Linux only. On other Unix systems (macOS, the BSDs) the crate compiles, and
-//! [`Process::spawn`] returns [`Error::Unsupported`]; `.ci/run` checks that it compiles for macOS
-//! and FreeBSD. On Windows it does not compile, and says why. (Production code that needs this on every platform: the `procspawn`
-//! crate does the same job; it pins an older ipc-channel, which is why the chapter builds its own.)
+//! Linux, where everything here is tested. On the other Unix systems (macOS, the BSDs) the crate
+//! compiles (`.ci/run` checks macOS and FreeBSD), `init()` returns at once (there is no fork
+//! server to start), and [`Process::spawn`] returns [`Error::Unsupported`] before anything starts,
+//! because `/proc/self/exe` and `PR_SET_PDEATHSIG` are Linux's; the other types compile there but
+//! are not tested there. On Windows it does not compile: the crate is built on Unix interfaces
+//! (`fork`, POSIX signals, `std::os::unix`), so a `compile_error!` stops the build with a sentence
+//! that says so, instead of a page of missing items. Production code that needs processes on every
+//! platform can use the `procspawn` crate, which does the same job; it pins an older ipc-channel,
+//! which is why the chapter builds its own.
 
 #![deny(unsafe_code)]
 
@@ -75,29 +108,28 @@
 compile_error!(
     "the multiprocessing crate needs a Unix system: it runs on Linux, and on other Unix systems \
      (macOS, the BSDs) it compiles and Process::spawn returns Error::Unsupported. Windows is not \
-     supported: ipc-channel's Windows channels cannot move between threads, which the queues and \
-     locks of this crate need."
+     supported: the crate is built on Unix interfaces (fork, POSIX signals, std::os::unix) that \
+     have no Windows counterpart in it."
 );
 
-mod bootstrap;
-mod child;
 mod error;
-mod fnid;
-mod forkserver;
 pub mod logging;
 pub mod pipe;
 mod platform;
 mod process;
 pub mod queue;
 pub mod shared;
-mod spawner;
-mod startup;
+pub mod start;
 pub mod sync;
 
-pub use bootstrap::{BOOTSTRAP_ENV, TEST_HOOK_ENV, current_process_name, init};
-pub use child::StartMethod;
 pub use error::Error;
-pub use forkserver::server_pid as fork_server_pid;
 pub use pipe::{Connection, pipe};
 pub use process::{Builder, DEFAULT_START_TIMEOUT, Process};
 pub use queue::{JoinableQueue, Queue};
+pub use start::StartMethod;
+pub use start::child::current_process_name;
+pub use start::forkserver::server_pid as fork_server_pid;
+pub use start::init::init;
+pub use start::protocol::BOOTSTRAP_ENV;
+#[cfg(feature = "test-hooks")]
+pub use start::test_hook::TEST_HOOK_ENV;

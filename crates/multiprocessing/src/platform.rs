@@ -1,20 +1,32 @@
 //! The operating-system specific parts, in one place: Linux does them, other systems say
 //! "unsupported".
 //!
+//! This file stays at the top of the crate, not inside `start/`, because both halves of the
+//! crate's process code use it: the start-up path (which program to start, who am I, dying with
+//! the parent) and the [`Process`](crate::Process) handle for the rest of a child's life (waiting
+//! and signalling through pidfds, exit codes). Every `cfg(target_os)` of the crate's process code
+//! is here, so what a port to another system would have to provide can be read off one file.
+//!
 //! - **Which program to start.** `/proc/self/exe` is a link to the file this process was started
 //!   from. Executing it starts *the same image*, even if the file on disk has since been replaced
 //!   (a rebuild while the program runs): the link follows the inode, not the name.
 //! - **Who am I?** The executable's device and inode numbers identify the image; the child compares
-//!   them with the parent's before it trusts function addresses sent by the parent (see `fnid`).
+//!   them with the parent's before it trusts function addresses sent by the parent (see
+//!   `start/fnid.rs`).
 //! - **Dying with the parent.** `prctl(PR_SET_PDEATHSIG, SIGKILL)` asks the kernel to kill the child
 //!   when its parent goes away, so a parent killed with SIGKILL (which runs no clean-up code) leaves
 //!   no orphans behind. Two traps: the request races with the parent dying *before* the child made
 //!   it (so the child checks `getppid()` afterwards), and "parent" means the parent *thread* that
-//!   forked the child (so the crate forks from one thread that never exits: `spawner`).
+//!   forked the child (so the crate forks from one thread that never exits: `start/spawn.rs`).
 //! - **Waiting and signalling without pid races.** A pidfd (`pidfd_open`, Linux 5.3) is a handle to
 //!   one particular process. Polling it waits for the exit with a timeout, and
 //!   `pidfd_send_signal` can never hit an unrelated process that reused the pid after ours was
 //!   reaped. On older kernels the code falls back to polling `try_wait` and to `kill(pid)`.
+//!
+//! Elsewhere: on the other Unix systems (macOS, the BSDs) this file compiles, and
+//! [`ensure_supported`] makes [`Process::spawn`](crate::Process::spawn) return
+//! [`Error::Unsupported`] before anything starts; on Windows the crate does not compile at all
+//! (see the crate docs, "Platform").
 
 use std::process::Child;
 use std::time::Duration;

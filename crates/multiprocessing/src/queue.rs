@@ -350,7 +350,7 @@ pub(crate) fn send_catching<M: Serialize>(
     message: M,
     what: &str,
 ) -> Result<(), Error> {
-    crate::bootstrap::send_checked(sender, message, what).map_err(|error| match error {
+    crate::start::child::send_checked(sender, message, what).map_err(|error| match error {
         Error::Ipc(e) if is_hang_up(&e) => Error::Disconnected,
         other => other,
     })

@@ -1,5 +1,9 @@
 //! Shared memory: a [`Value`] and an [`Array`] of atomic integers that every process sees.
 //!
+//! **This module has `unsafe` code**, in the two functions of `Region` (one of the crate's three
+//! such modules): deriving one writable pointer to the mapping, and viewing it as atomics. "Why
+//! atomics and never bytes" below is the argument their `// SAFETY:` comments rest on.
+//!
 //! Python's `multiprocessing.Value('i', 0)` and `Array('i', 10)` put a C integer in memory that
 //! every child maps; `value.get_lock()` makes `+= 1` safe. Here the memory is an
 //! [`IpcSharedMemory`] region from `ipc-channel`: on Linux a `memfd` mapped with `MAP_SHARED`, so

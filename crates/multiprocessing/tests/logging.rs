@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use multiprocessing::Process;
 use multiprocessing::logging::{LogSender, LogWriter};
+use testbed::wait::DEADLINE;
 
 mod support;
 
-const DEADLINE: Duration = Duration::from_secs(30);
 const WORKERS: usize = 4;
 const RECORDS: usize = 300;
 const PAYLOAD: usize = 200;

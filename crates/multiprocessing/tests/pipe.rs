@@ -14,7 +14,8 @@ use std::time::Duration;
 use ipc_channel::ipc::IpcSharedMemory;
 use multiprocessing::pipe::{self, Connection, PipeWriter};
 use multiprocessing::{Error, Process};
-use support::{DEADLINE, join};
+use support::join;
+use testbed::wait::DEADLINE;
 
 fn main() -> ExitCode {
     multiprocessing::init();

@@ -16,10 +16,20 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use multiprocessing::{Error, Process, StartMethod};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use support::{DEADLINE, children_of, is_running, join, recv, send_signal};
+use support::{children_of, is_running, join, recv, send_signal};
+use testbed::wait::DEADLINE;
+
+/// Set in a run of this binary that only drops an unjoined child whose function failed (see
+/// `dropping_an_unjoined_failed_child_prints_its_error`).
+const DROP_FAILED_ENV: &str = "PROCESS_TEST_DROP_FAILED";
 
 fn main() -> ExitCode {
     multiprocessing::init();
+    if std::env::var_os(DROP_FAILED_ENV).is_some() {
+        let child = Process::spawn_fallible(parse_port, "eighty".to_string()).expect("spawn");
+        drop(child);
+        return ExitCode::SUCCESS;
+    }
     support::run(
         tests![
             spawn_and_join_return_values,
@@ -27,12 +37,7 @@ fn main() -> ExitCode {
             panic_message_and_location_reach_the_parent,
             killed_child_is_died_minus_9_and_others_finish,
             child_exit_without_result_is_died_with_its_code,
-            child_dying_before_connecting_fails_join,
-            forked_child_dying_before_reading_fails_join,
-            child_dying_before_reading_a_large_argument_fails_spawn_or_join,
-            child_hanging_before_connecting_times_out_and_is_killed,
             terminate_during_start_up_is_died_minus_15,
-            fingerprint_mismatch_is_refused,
             children_die_with_a_sigkilled_parent,
             argument_that_does_not_deserialize_is_an_error,
             argument_that_does_not_serialize_fails_spawn,
@@ -45,6 +50,10 @@ fn main() -> ExitCode {
             children_outlive_the_thread_that_spawned_them,
             result_survives_reaping_before_join,
             ipc_channels_travel_inside_arguments,
+            a_fallible_childs_ok_is_its_value_and_its_err_is_failed,
+            an_anyhow_error_keeps_its_context_chain,
+            a_fallible_child_that_panics_is_still_panicked,
+            dropping_an_unjoined_failed_child_prints_its_error,
         ],
         support::TEST_DEADLINE,
     )
@@ -175,6 +184,25 @@ fn send_back(sender: IpcSender<String>) -> u32 {
     7
 }
 
+/// A fallible function with a plain `std` error (`Display`, not `Serialize`).
+fn parse_port(text: String) -> Result<u16, std::num::ParseIntError> {
+    text.parse()
+}
+
+/// A fallible function with an `anyhow` error: two layers of context around the parse error.
+fn read_port(text: String) -> anyhow::Result<u16> {
+    use anyhow::Context;
+    let port: u16 = text
+        .parse()
+        .with_context(|| format!("parsing {text:?}"))
+        .context("reading the port")?;
+    Ok(port)
+}
+
+fn fallible_panic(message: String) -> Result<u32, String> {
+    panic!("{message}")
+}
+
 // ---- the tests -----------------------------------------------------------------------------
 
 fn spawn_and_join_return_values() {
@@ -228,6 +256,11 @@ fn panic_message_and_location_reach_the_parent() {
         Some(1),
         "Python's exit code after an exception"
     );
+    assert!(
+        matches!(child.join_timeout(DEADLINE), Err(Error::AlreadyJoined)),
+        "an error is handed out once, like a value"
+    );
+    child.kill().expect("killing a joined child is a no-op");
 }
 
 fn killed_child_is_died_minus_9_and_others_finish() {
@@ -255,81 +288,6 @@ fn child_exit_without_result_is_died_with_its_code() {
     }
 }
 
-/// The spawn method: the child exits before it connects back, so it never got its function.
-fn child_dying_before_connecting_fails_join() {
-    let started = Instant::now();
-    let child = Process::builder()
-        .start_method(StartMethod::Spawn)
-        .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
-        .spawn(square, 3)
-        .expect("spawn returns before the child connects");
-    match join(child) {
-        Err(Error::Bootstrap(message)) => {
-            assert!(
-                message.contains("exited with code 3 before connecting"),
-                "{message}"
-            )
-        }
-        other => panic!("expected a Bootstrap error, got {other:?}"),
-    }
-    assert!(
-        started.elapsed() < DEADLINE,
-        "the death was noticed, not the deadline"
-    );
-}
-
-/// The fork server: a forked child that exits before it reads its instructions never got its
-/// function. Depending on who is faster, `spawn` notices (writing the instructions fails) or
-/// `join` does (the child died without a result); either way the exit code is in the error.
-fn forked_child_dying_before_reading_fails_join() {
-    let result = Process::builder()
-        .start_method(StartMethod::ForkServer)
-        .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
-        .spawn(square, 3);
-    match result.map(join) {
-        Ok(Err(Error::Died { exitcode: 3 })) => {}
-        Err(Error::Bootstrap(message)) => assert!(
-            message.contains("exited with code 3 before it read its instructions"),
-            "{message}"
-        ),
-        other => panic!("expected Died {{ exitcode: 3 }} or a Bootstrap error, got {other:?}"),
-    }
-}
-
-/// A 4 MiB argument does not fit in the socket's buffer, so `spawn` blocks until the child reads
-/// it; a child that dies first must turn that into an error, not a hang. Both start methods.
-fn child_dying_before_reading_a_large_argument_fails_spawn_or_join() {
-    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
-        let result = Process::builder()
-            .start_method(method)
-            .env(multiprocessing::TEST_HOOK_ENV, "exit-before-connect")
-            .spawn(count_bytes, vec![7_u8; 4 << 20]);
-        let error = match result {
-            Err(error) => error,
-            Ok(child) => join(child).expect_err("the child never read its argument"),
-        };
-        let message = error.to_string();
-        assert!(
-            message.contains("exited with code 3"),
-            "{method:?}: {message}"
-        );
-    }
-}
-
-fn child_hanging_before_connecting_times_out_and_is_killed() {
-    let mut child = Process::builder()
-        .start_method(StartMethod::Spawn)
-        .env(multiprocessing::TEST_HOOK_ENV, "hang-before-connect")
-        .start_timeout(Duration::from_millis(300))
-        .spawn(square, 3)
-        .expect("spawn");
-    match child.join_timeout(DEADLINE) {
-        Err(Error::Timeout(what)) => assert!(what.contains("connect back"), "{what}"),
-        other => panic!("expected a start-up Timeout, got {other:?}"),
-    }
-    assert_eq!(child.exitcode(), Some(-9), "the hung child was killed");
-}
-
 fn terminate_during_start_up_is_died_minus_15() {
     let (started, _started_rx) = ipc::channel().expect("channel");
     let (_release, release_rx) = ipc::channel::<u32>().expect("channel");
@@ -338,26 +296,6 @@ fn terminate_during_start_up_is_died_minus_15() {
     match join(child) {
         Err(Error::Died { exitcode: -15 }) => {}
         other => panic!("expected Died {{ exitcode: -15 }}, got {other:?}"),
-    }
-}
-
-fn count_bytes(bytes: Vec<u8>) -> usize {
-    bytes.len()
-}
-
-fn fingerprint_mismatch_is_refused() {
-    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
-        let child = Process::builder()
-            .start_method(method)
-            .env(multiprocessing::TEST_HOOK_ENV, "corrupt-fingerprint")
-            .spawn(square, 3)
-            .expect("spawn");
-        match join(child) {
-            Err(Error::Bootstrap(message)) => {
-                assert!(message.contains("different executable"), "{message}")
-            }
-            other => panic!("{method:?}: expected a Bootstrap error, got {other:?}"),
-        }
     }
 }
 
@@ -458,6 +396,7 @@ fn join_timeout_is_alive_and_exitcode() {
         child.join_timeout(Duration::from_millis(20)),
         Ok(None)
     ));
+    assert!(format!("{child:?}").contains("Running"), "{child:?}");
     assert!(
         child.is_alive(),
         "a join that timed out leaves the child running"
@@ -498,24 +437,30 @@ fn finish_after_release(
     value
 }
 
+/// With both methods: a spawned child is still `Connecting` when dropped here (drop waits for the
+/// watcher, then drains), a forked one is `Running`.
 fn dropping_a_non_daemon_joins_it() {
-    let (started, started_rx) = ipc::channel().expect("channel");
-    let (release, release_rx) = ipc::channel::<u32>().expect("channel");
-    let (finished, finished_rx) = ipc::channel::<u32>().expect("channel");
-    let child =
-        Process::spawn(finish_after_release, (started, release_rx, finished)).expect("spawn");
-    let pid = recv(&started_rx, "the child to start");
-    release.send(5).expect("release");
-    drop(child);
-    assert_eq!(
-        finished_rx.try_recv().ok(),
-        Some(5),
-        "drop returned only after the child had finished its function"
-    );
-    assert!(
-        !Path::new(&format!("/proc/{pid}")).exists(),
-        "and it was reaped"
-    );
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let (started, started_rx) = ipc::channel().expect("channel");
+        let (release, release_rx) = ipc::channel::<u32>().expect("channel");
+        let (finished, finished_rx) = ipc::channel::<u32>().expect("channel");
+        let child = Process::builder()
+            .start_method(method)
+            .spawn(finish_after_release, (started, release_rx, finished))
+            .expect("spawn");
+        release.send(5).expect("release");
+        drop(child);
+        let pid = recv(&started_rx, "the child's pid");
+        assert_eq!(
+            finished_rx.try_recv().ok(),
+            Some(5),
+            "{method:?}: drop returned only after the child had finished its function"
+        );
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{method:?}: and it was reaped"
+        );
+    }
 }
 
 fn dropping_a_daemon_kills_it() {
@@ -578,4 +523,72 @@ fn result_survives_reaping_before_join() {
     }
     assert_eq!(child.exitcode(), Some(0));
     assert_eq!(join(child).expect("join"), 144);
+}
+
+/// With both methods: `Ok` arrives as the value, `Err` as `Error::Failed` with the error's text,
+/// and the child exits with 1 (Python's code after an exception).
+fn a_fallible_childs_ok_is_its_value_and_its_err_is_failed() {
+    let parse_error = "eighty"
+        .parse::<u16>()
+        .expect_err("not a number")
+        .to_string();
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let good = Process::builder()
+            .start_method(method)
+            .spawn_fallible(parse_port, "8080".to_string())
+            .expect("spawn");
+        assert_eq!(join(good).expect("join"), 8080, "{method:?}");
+        let mut bad = Process::builder()
+            .start_method(method)
+            .spawn_fallible(parse_port, "eighty".to_string())
+            .expect("spawn");
+        match bad.join_timeout(DEADLINE) {
+            Err(Error::Failed { message }) => assert_eq!(message, parse_error, "{method:?}"),
+            other => panic!("{method:?}: expected Failed, got {other:?}"),
+        }
+        assert_eq!(bad.exitcode(), Some(1), "{method:?}");
+    }
+}
+
+/// anyhow's chain of contexts crosses the process boundary, outermost first (`{:#}`).
+fn an_anyhow_error_keeps_its_context_chain() {
+    let parse_error = "x".parse::<u16>().expect_err("not a number").to_string();
+    let child = Process::spawn_fallible(read_port, "x".to_string()).expect("spawn");
+    let error = join(child).expect_err("the child's Err");
+    let Error::Failed { message } = &error else {
+        panic!("expected Failed, got {error:?}");
+    };
+    assert_eq!(
+        message,
+        &format!("reading the port: parsing \"x\": {parse_error}")
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("the child's function returned an error: {message}")
+    );
+}
+
+fn a_fallible_child_that_panics_is_still_panicked() {
+    let child = Process::spawn_fallible(fallible_panic, "not an Err".to_string()).expect("spawn");
+    match join(child) {
+        Err(Error::Panicked { message, .. }) => assert_eq!(message, "not an Err"),
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+}
+
+/// Nobody joined it, so `drop` is the last one who can tell: the error goes to stderr.
+fn dropping_an_unjoined_failed_child_prints_its_error() {
+    let parse_error = "eighty"
+        .parse::<u16>()
+        .expect_err("not a number")
+        .to_string();
+    let output = support::run_this_binary(&[(DROP_FAILED_ENV, "1")], &[]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "was dropped without join; its function returned an error: {parse_error}"
+        )),
+        "{stderr}"
+    );
 }

@@ -7,10 +7,9 @@ use std::time::Duration;
 use multiprocessing::Process;
 use multiprocessing::shared::{Array, Value};
 use serde::{Deserialize, Serialize};
+use testbed::wait::DEADLINE;
 
 mod support;
-
-const DEADLINE: Duration = Duration::from_secs(20);
 
 fn main() -> ExitCode {
     multiprocessing::init();

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use ipc_channel::ipc::{self, IpcSender};
 use multiprocessing::{Error, Process, StartMethod};
 use rustix::process::Signal;
-use support::{DEADLINE, children_of, is_running, join, recv, send_signal, wait_until};
+use support::{children_of, is_running, join, recv, send_signal};
+use testbed::wait::{DEADLINE, wait_until};
 
 fn main() -> ExitCode {
     multiprocessing::init();

@@ -12,10 +12,9 @@ use multiprocessing::shared::Value;
 use multiprocessing::sync::{Barrier, Condition, Event, Lock, RLock, Semaphore, SyncError};
 use multiprocessing::{Error, Process};
 use serde::{Deserialize, Serialize};
+use testbed::wait::DEADLINE;
 
 mod support;
-
-const DEADLINE: Duration = Duration::from_secs(20);
 
 fn main() -> ExitCode {
     multiprocessing::init();
@@ -316,7 +315,7 @@ fn a_killed_barrier_party_breaks_the_barrier() {
     let barrier = Barrier::new(3).unwrap();
     let doomed = daemon("doomed-party", meet_at_barrier, barrier.clone());
     let survivor = daemon("surviving-party", meet_at_barrier, barrier.clone());
-    support::wait_until("both parties to reach the barrier", DEADLINE, || {
+    testbed::wait::wait_until("both parties to reach the barrier", DEADLINE, || {
         barrier.n_waiting().unwrap() == 2
     });
     doomed.kill().unwrap();

@@ -1,5 +1,6 @@
 //! The broker: one thread that owns the state of every lock, semaphore, event, condition and
-//! barrier, and the protocol the handles speak to it.
+//! barrier, and serves the handles' sessions. The messages it speaks are in `protocol.rs`; the
+//! state of each primitive and the rules that change it are in `state.rs`.
 //!
 //! # Why a broker
 //!
@@ -21,16 +22,6 @@
 //! session *closed*, and the broker releases what that session held: locks, permits, a place at a
 //! barrier (which then breaks), a place in a wait queue.
 //!
-//! # The protocol
-//!
-//! Each session has at most one request waiting for a reply (its thread blocks until the reply
-//! arrives), so replies need no request ids and the broker never has more than one unread reply
-//! queued per session: the ~280-message limit of an `ipc-channel` socket cannot fill up. Releases
-//! and notifications need no answer and get none (they cannot fail for a guard that holds the
-//! lock). Timeouts are the broker's job: a waiter carries a deadline, and when it passes the broker
-//! answers "timed out". Deciding in one place means a lock is never granted to a thread that has
-//! already given up on it.
-//!
 //! # Limits
 //!
 //! The broker never forgets a primitive: handles are copied freely between processes, and
@@ -49,263 +40,22 @@
 //! primitive it serves is serialized through it. It lives in the process that created the first
 //! primitive (normally the parent); if that process exits, every handle's next call fails with
 //! [`SyncError::BrokerGone`](super::SyncError::BrokerGone) instead of hanging.
-use std::collections::{HashMap, VecDeque};
+
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ipc_channel::TrySelectError;
-use ipc_channel::ipc::{self, IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender};
-use serde::{Deserialize, Serialize};
+use ipc_channel::ipc::{self, IpcReceiverSet, IpcSelectionResult, IpcSender};
+
+use super::protocol::{Hello, PrimitiveId, Reply, Request};
+use super::state::{
+    LockWaiter, OnGrant, Outbox, Primitive, SessionId, Waiter, acquire_lock, arrive_at_barrier,
+    break_barrier, expire_lock_waiters, grant_lock, grant_permits, kind_name, refused,
+    release_permit, take_where, take_where_vec,
+};
 
 /// The most primitives one broker keeps; `Create` beyond this is refused.
 pub(crate) const MAX_PRIMITIVES: usize = 65_536;
-
-/// The id of a primitive inside its broker.
-pub(crate) type PrimitiveId = u64;
-/// A session, named by its receiver's id in the broker's [`IpcReceiverSet`].
-type SessionId = u64;
-
-/// Which primitive to create.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub(crate) enum Kind {
-    Lock,
-    RLock,
-    Semaphore { permits: u32 },
-    Event,
-    Condition,
-    Barrier { parties: u32 },
-}
-
-/// A session's opening message: where the broker reads its requests and sends its replies.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct Hello {
-    pub(crate) requests: IpcReceiver<Request>,
-    pub(crate) replies: IpcSender<Reply>,
-}
-
-// ANCHOR: protocol
-/// What a handle asks the broker. Variants marked "no reply" are fire-and-forget.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Request {
-    /// Make a new primitive: `Created(id)`.
-    Create(Kind),
-    /// Lock, RLock, Semaphore, Condition: `Acquired` or `TimedOut`.
-    Acquire {
-        id: PrimitiveId,
-        timeout: Option<Duration>,
-    },
-    /// Give back what `Acquire` took. No reply.
-    Release { id: PrimitiveId },
-    /// Event: `Flag(true)` once applied.
-    Set { id: PrimitiveId },
-    /// Event: `Flag(false)` once applied.
-    Clear { id: PrimitiveId },
-    /// Event: `Flag(is_set)` at once.
-    IsSet { id: PrimitiveId },
-    /// Event: `Flag(true)` when set, `Flag(false)` at the deadline.
-    Wait {
-        id: PrimitiveId,
-        timeout: Option<Duration>,
-    },
-    /// Condition, lock held: release it, wait for a notify (or the deadline), take it back:
-    /// `Woken { notified }`.
-    CondWait {
-        id: PrimitiveId,
-        timeout: Option<Duration>,
-    },
-    /// Condition, lock held: wake up to `n` waiters. No reply.
-    Notify { id: PrimitiveId, n: u32 },
-    /// Barrier: `Passed { index }`, `Broken`, or `TimedOut` for the waiter whose deadline
-    /// passed (which breaks the barrier for the others).
-    BarrierWait {
-        id: PrimitiveId,
-        timeout: Option<Duration>,
-    },
-    /// Barrier: `Count(parties waiting now)`.
-    BarrierWaiting { id: PrimitiveId },
-}
-
-/// The broker's answer to one request.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Reply {
-    Created(PrimitiveId),
-    /// The lock or permit is yours. `holder_died`: the previous holder died holding it.
-    Acquired {
-        holder_died: bool,
-    },
-    TimedOut,
-    Flag(bool),
-    /// Back from a condition wait with the lock held again.
-    Woken {
-        notified: bool,
-        holder_died: bool,
-    },
-    Passed {
-        index: u32,
-    },
-    Broken,
-    Count(u32),
-    /// The request was wrong (for example a lock taken twice by one thread); the message says
-    /// why.
-    Refused(String),
-}
-// ANCHOR_END: protocol
-
-/// What to answer a lock waiter when the lock is granted to it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum OnGrant {
-    Acquire,
-    CondWake { notified: bool },
-}
-
-#[derive(Debug)]
-struct Waiter {
-    session: SessionId,
-    deadline: Option<Instant>,
-}
-
-#[derive(Debug)]
-struct LockWaiter {
-    waiter: Waiter,
-    on_grant: OnGrant,
-}
-
-/// The state of a Lock, an RLock, or a Condition's lock.
-#[derive(Debug)]
-struct LockState {
-    reentrant: bool,
-    owner: Option<SessionId>,
-    depth: u32,
-    /// Set when an owner died holding the lock; reported to (and cleared by) the next owner.
-    owner_died: bool,
-    waiters: VecDeque<LockWaiter>,
-}
-
-impl LockState {
-    fn new(reentrant: bool) -> LockState {
-        LockState {
-            reentrant,
-            owner: None,
-            depth: 0,
-            owner_died: false,
-            waiters: VecDeque::new(),
-        }
-    }
-
-    /// Gives the lock to the next waiter if it is free: (who, what to answer, holder_died).
-    fn grant_next(&mut self) -> Option<(SessionId, OnGrant, bool)> {
-        if self.owner.is_some() {
-            return None;
-        }
-        let next = self.waiters.pop_front()?;
-        self.owner = Some(next.waiter.session);
-        self.depth = 1;
-        Some((
-            next.waiter.session,
-            next.on_grant,
-            std::mem::take(&mut self.owner_died),
-        ))
-    }
-
-    /// Drops one level of `session`'s hold; true if that freed the lock.
-    fn release(&mut self, session: SessionId) -> bool {
-        if self.owner != Some(session) {
-            return false;
-        }
-        self.depth -= 1;
-        if self.depth == 0 {
-            self.owner = None;
-        }
-        self.owner.is_none()
-    }
-
-    /// Forgets a dead session: frees the lock if it held it, leaves the queue.
-    fn forget(&mut self, session: SessionId) {
-        if self.owner == Some(session) {
-            self.owner = None;
-            self.depth = 0;
-            self.owner_died = true;
-        }
-        self.waiters.retain(|w| w.waiter.session != session);
-    }
-}
-
-#[derive(Debug)]
-struct SemaphoreState {
-    available: u32,
-    holders: HashMap<SessionId, u32>,
-    waiters: VecDeque<Waiter>,
-}
-
-#[derive(Debug)]
-struct BarrierState {
-    parties: u32,
-    arrived: Vec<Waiter>,
-    broken: bool,
-}
-
-#[derive(Debug)]
-enum Primitive {
-    Lock(LockState),
-    Semaphore(SemaphoreState),
-    Event {
-        set: bool,
-        waiters: Vec<Waiter>,
-    },
-    Condition {
-        lock: LockState,
-        waiters: VecDeque<Waiter>,
-    },
-    Barrier(BarrierState),
-}
-
-impl Primitive {
-    fn new(kind: Kind) -> Primitive {
-        match kind {
-            Kind::Lock => Primitive::Lock(LockState::new(false)),
-            Kind::RLock => Primitive::Lock(LockState::new(true)),
-            Kind::Semaphore { permits } => Primitive::Semaphore(SemaphoreState {
-                available: permits,
-                holders: HashMap::new(),
-                waiters: VecDeque::new(),
-            }),
-            Kind::Event => Primitive::Event {
-                set: false,
-                waiters: Vec::new(),
-            },
-            Kind::Condition => Primitive::Condition {
-                lock: LockState::new(false),
-                waiters: VecDeque::new(),
-            },
-            Kind::Barrier { parties } => Primitive::Barrier(BarrierState {
-                parties,
-                arrived: Vec::new(),
-                broken: false,
-            }),
-        }
-    }
-
-    /// The earliest deadline of anyone waiting on this primitive.
-    fn next_deadline(&self) -> Option<Instant> {
-        let lock_deadlines =
-            |lock: &LockState| lock.waiters.iter().filter_map(|w| w.waiter.deadline).min();
-        let deadlines =
-            |waiters: &mut dyn Iterator<Item = &Waiter>| waiters.filter_map(|w| w.deadline).min();
-        match self {
-            Primitive::Lock(lock) => lock_deadlines(lock),
-            Primitive::Semaphore(sem) => deadlines(&mut sem.waiters.iter()),
-            Primitive::Event { waiters, .. } => deadlines(&mut waiters.iter()),
-            Primitive::Condition { lock, waiters } => lock_deadlines(lock)
-                .into_iter()
-                .chain(deadlines(&mut waiters.iter()))
-                .min(),
-            Primitive::Barrier(barrier) => deadlines(&mut barrier.arrived.iter()),
-        }
-    }
-}
-
-/// Replies to send once a state change is done (collected, then sent, to keep the borrow of the
-/// state short).
-type Outbox = Vec<(SessionId, Reply)>;
 
 /// The broker's state and its loop.
 pub(crate) struct Broker {
@@ -597,21 +347,6 @@ impl Broker {
     }
 }
 
-fn refused(why: &str) -> Reply {
-    Reply::Refused(why.to_string())
-}
-
-fn kind_name(primitive: &Primitive) -> &'static str {
-    match primitive {
-        Primitive::Lock(lock) if lock.reentrant => "an RLock",
-        Primitive::Lock(_) => "a Lock",
-        Primitive::Semaphore(_) => "a Semaphore",
-        Primitive::Event { .. } => "an Event",
-        Primitive::Condition { .. } => "a Condition",
-        Primitive::Barrier(_) => "a Barrier",
-    }
-}
-
 fn request_target(request: &Request) -> PrimitiveId {
     match request {
         Request::Create(_) => 0,
@@ -628,130 +363,10 @@ fn request_target(request: &Request) -> PrimitiveId {
     }
 }
 
-fn take_where(queue: &mut VecDeque<Waiter>, due: impl Fn(&Waiter) -> bool) -> VecDeque<Waiter> {
-    let (expired, kept) = queue.drain(..).partition(|w| due(w));
-    *queue = kept;
-    expired
-}
-
-fn take_where_vec(queue: &mut Vec<Waiter>, due: impl Fn(&Waiter) -> bool) -> Vec<Waiter> {
-    let (expired, kept) = queue.drain(..).partition(|w| due(w));
-    *queue = kept;
-    expired
-}
-
-fn acquire_lock(lock: &mut LockState, session: SessionId, deadline: Option<Instant>) -> Outbox {
-    if lock.owner == Some(session) {
-        if lock.reentrant {
-            lock.depth += 1;
-            return vec![(session, Reply::Acquired { holder_died: false })];
-        }
-        return vec![(
-            session,
-            refused("this thread already holds the Lock: a Lock is not re-entrant (use an RLock)"),
-        )];
-    }
-    lock.waiters.push_back(LockWaiter {
-        waiter: Waiter { session, deadline },
-        on_grant: OnGrant::Acquire,
-    });
-    grant_lock(lock)
-}
-
-fn grant_lock(lock: &mut LockState) -> Outbox {
-    match lock.grant_next() {
-        None => Vec::new(),
-        Some((session, OnGrant::Acquire, holder_died)) => {
-            vec![(session, Reply::Acquired { holder_died })]
-        }
-        Some((session, OnGrant::CondWake { notified }, holder_died)) => vec![(
-            session,
-            Reply::Woken {
-                notified,
-                holder_died,
-            },
-        )],
-    }
-}
-
-fn expire_lock_waiters(lock: &mut LockState, now: Instant, outbox: &mut Outbox) {
-    let (expired, kept) = lock
-        .waiters
-        .drain(..)
-        .partition(|w| w.waiter.deadline.is_some_and(|d| d <= now));
-    lock.waiters = kept;
-    let expired: VecDeque<LockWaiter> = expired;
-    outbox.extend(
-        expired
-            .into_iter()
-            .map(|w| (w.waiter.session, Reply::TimedOut)),
-    );
-}
-
-fn grant_permits(sem: &mut SemaphoreState) -> Outbox {
-    let mut outbox = Outbox::new();
-    while sem.available > 0 {
-        let Some(waiter) = sem.waiters.pop_front() else {
-            break;
-        };
-        sem.available -= 1;
-        *sem.holders.entry(waiter.session).or_default() += 1;
-        outbox.push((waiter.session, Reply::Acquired { holder_died: false }));
-    }
-    outbox
-}
-
-fn release_permit(sem: &mut SemaphoreState, session: SessionId) -> Outbox {
-    let Some(held) = sem.holders.get_mut(&session) else {
-        return Vec::new();
-    };
-    *held -= 1;
-    if *held == 0 {
-        sem.holders.remove(&session);
-    }
-    sem.available += 1;
-    grant_permits(sem)
-}
-
-fn arrive_at_barrier(
-    barrier: &mut BarrierState,
-    session: SessionId,
-    deadline: Option<Instant>,
-) -> Outbox {
-    if barrier.broken {
-        return vec![(session, Reply::Broken)];
-    }
-    barrier.arrived.push(Waiter { session, deadline });
-    if barrier.arrived.len() < barrier.parties as usize {
-        return Vec::new();
-    }
-    barrier
-        .arrived
-        .drain(..)
-        .enumerate()
-        .map(|(index, w)| {
-            (
-                w.session,
-                Reply::Passed {
-                    index: index as u32,
-                },
-            )
-        })
-        .collect()
-}
-
-fn break_barrier(barrier: &mut BarrierState) -> Outbox {
-    barrier.broken = true;
-    barrier
-        .arrived
-        .drain(..)
-        .map(|w| (w.session, Reply::Broken))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::protocol::Kind;
 
     #[test]
     fn creating_primitives_past_the_limit_is_refused_with_a_reason() {

@@ -21,7 +21,8 @@ use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::SyncError;
-use super::broker::{Broker, Hello, Kind, PrimitiveId, Reply, Request};
+use super::broker::Broker;
+use super::protocol::{Hello, Kind, PrimitiveId, Reply, Request};
 
 /// Where a broker is and how to open a session with it.
 pub(crate) struct BrokerRef {

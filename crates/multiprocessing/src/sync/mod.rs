@@ -12,7 +12,8 @@
 //! first primitive (normally the parent), like Python's `Manager`. A handle is a small
 //! serializable value: the broker's address and the primitive's id. Every operation is a message
 //! to the broker over `ipc-channel`, and the broker answers when the lock is yours, the event is
-//! set, the barrier opens, or the deadline passes. The broker module explains the protocol.
+//! set, the barrier opens, or the deadline passes. `broker.rs` explains the broker, `protocol.rs`
+//! its messages, `state.rs` the rules of each primitive.
 //!
 //! The point of the design is what happens when a process **dies** holding something. With a
 //! kernel semaphore (Python's default) a process killed inside `with lock:` leaves the lock taken
@@ -54,11 +55,13 @@ use serde::{Deserialize, Serialize};
 mod broker;
 mod client;
 mod file_lock;
+mod protocol;
+mod state;
 
 pub use file_lock::{FileLock, FileLockGuard};
 
-use broker::{Kind, PrimitiveId, Reply, Request};
 use client::{BrokerRef, local_broker, unexpected};
+use protocol::{Kind, PrimitiveId, Reply, Request};
 
 /// What can go wrong with a cross-process primitive.
 #[derive(Debug, thiserror::Error)]

@@ -6,26 +6,16 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use testbed::wait::{DEADLINE, within};
+
 use super::*;
-
-const DEADLINE: Duration = Duration::from_secs(10);
-
-/// Runs `f` on a new thread and waits for it with a deadline.
-fn on_thread<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(DEADLINE)
-        .unwrap_or_else(|_| panic!("timed out after {DEADLINE:?} waiting for {what}"))
-}
 
 #[test]
 fn a_held_lock_times_out_for_others_and_is_free_after_release() {
     let lock = Lock::new().unwrap();
     let guard = lock.acquire().unwrap();
     let other = lock.clone();
-    let got = on_thread("a timed acquire", move || {
+    let got = within("a timed acquire", DEADLINE, move || {
         other
             .acquire_timeout(Duration::from_millis(50))
             .unwrap()
@@ -34,7 +24,7 @@ fn a_held_lock_times_out_for_others_and_is_free_after_release() {
     assert!(!got, "another thread acquired a held lock");
     drop(guard);
     let other = lock.clone();
-    let got = on_thread("an acquire of a free lock", move || {
+    let got = within("an acquire of a free lock", DEADLINE, move || {
         other.acquire_timeout(DEADLINE).unwrap().is_some()
     });
     assert!(got, "the released lock was not acquired");
@@ -58,7 +48,7 @@ fn an_rlock_is_reentrant_and_free_only_after_the_last_guard() {
     let inner = lock.acquire().unwrap();
     drop(inner);
     let other = lock.clone();
-    let got = on_thread("an RLock still held", move || {
+    let got = within("an RLock still held", DEADLINE, move || {
         other
             .acquire_timeout(Duration::from_millis(50))
             .unwrap()
@@ -67,7 +57,7 @@ fn an_rlock_is_reentrant_and_free_only_after_the_last_guard() {
     assert!(!got, "the RLock was free while one level was still held");
     drop(outer);
     let other = lock.clone();
-    let got = on_thread("a released RLock", move || {
+    let got = within("a released RLock", DEADLINE, move || {
         other.acquire_timeout(DEADLINE).unwrap().is_some()
     });
     assert!(got);
@@ -77,8 +67,9 @@ fn an_rlock_is_reentrant_and_free_only_after_the_last_guard() {
 fn a_lock_held_by_a_thread_that_ended_passes_on_with_a_warning() {
     let lock = Lock::new().unwrap();
     let holder = lock.clone();
-    on_thread(
+    within(
         "a thread that takes the lock and leaks its guard",
+        DEADLINE,
         move || {
             std::mem::forget(holder.acquire().unwrap());
         },
@@ -97,7 +88,7 @@ fn a_semaphore_admits_at_most_its_permits() {
     let first = semaphore.acquire().unwrap();
     let _second = semaphore.acquire().unwrap();
     let other = semaphore.clone();
-    let third = on_thread("a third permit", move || {
+    let third = within("a third permit", DEADLINE, move || {
         other
             .acquire_timeout(Duration::from_millis(50))
             .unwrap()
@@ -106,7 +97,7 @@ fn a_semaphore_admits_at_most_its_permits() {
     assert!(!third, "a third permit was granted by Semaphore(2)");
     drop(first);
     let other = semaphore.clone();
-    let third = on_thread("a returned permit", move || {
+    let third = within("a returned permit", DEADLINE, move || {
         other.acquire_timeout(DEADLINE).unwrap().is_some()
     });
     assert!(third);
@@ -163,9 +154,11 @@ fn a_condition_wait_times_out_and_holds_the_lock_again() {
     let mut guard = condition.acquire().unwrap();
     assert!(!guard.wait_timeout(Duration::from_millis(20)).unwrap());
     let other = condition.clone();
-    let got = on_thread("a condition's lock after a timed-out wait", move || {
-        other.acquire_timeout_for_test()
-    });
+    let got = within(
+        "a condition's lock after a timed-out wait",
+        DEADLINE,
+        move || other.acquire_timeout_for_test(),
+    );
     assert!(!got, "the lock was free after wait_timeout returned");
 }
 

@@ -2,32 +2,41 @@
 //!
 //! libtest cannot run a test binary as a child process (the child would run the tests again), so
 //! these targets are `harness = false` and have their own `main`: it calls
-//! `multiprocessing::init()` first, then [`run`] runs each test function in turn under
-//! `catch_unwind` and a watchdog. A test that runs past its deadline ends the whole binary with a
-//! message naming the test; its children die with it (`PR_SET_PDEATHSIG`). The last check is that
-//! no child of the test process is left behind. Arguments that are not flags filter tests by name,
-//! as with libtest: `cargo test -p multiprocessing --test sync -- barrier`.
+//! `multiprocessing::init()` first, then [`run`] hands the tests to `libtest-mimic`, which parses
+//! the usual flags (`--list`, `--exact`, `--skip`, `--ignored`, a name filter, `--format`) and
+//! prints libtest's report. Around each test this module adds two things libtest does not have:
 //!
-//! Inside a test, every wait has a deadline of its own: [`join`], [`recv`] and [`wait_until`]
-//! fail the test with a message naming what was being waited for.
+//! - **a watchdog**: a test that runs past its deadline ends the whole binary with a message that
+//!   names it (its children die with the binary, through `PR_SET_PDEATHSIG`);
+//! - **a final check** that no child of the test process is left behind.
+//!
+//! The tests run **one at a time, on the main thread**. They share one fork server (some of them
+//! kill it on purpose, or send it SIGINT) and count this process's children, so two at once would
+//! see each other's processes. (Threads would not break the parent-death signal: the crate starts
+//! every child from one long-lived thread of its own, whichever thread asks; see `start/spawn.rs`.)
+//! A `--test-threads` other than 1 is therefore overridden, with a note.
+//!
+//! Inside a test, every wait has a deadline of its own: [`join`] and [`recv`] here,
+//! `testbed::wait::{within, wait_until}` for the rest, all failing with a message that names what
+//! was waited for.
 #![allow(
     dead_code,
     reason = "each test binary includes this module and uses only part of it"
 )]
 
-use std::panic::{self, AssertUnwindSafe};
-use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::io::Read;
+use std::process::{Command, ExitCode, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::IpcReceiver;
+use libtest_mimic::{Arguments, Completion, Trial};
 use multiprocessing::{Error, Process};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// How long one wait inside a test may take. Generous, because the machine may be busy: a wait
-/// that takes this long has hung.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+/// The workspace's deadline for one wait, re-exported for the tests that import it from here.
+pub use testbed::wait::DEADLINE;
 
 /// How long one whole test may take before the watchdog ends the run.
 pub const TEST_DEADLINE: Duration = Duration::from_secs(120);
@@ -43,58 +52,131 @@ macro_rules! tests {
     };
 }
 
-/// Runs `tests` (each within `deadline`) and reports like libtest.
+/// Runs `tests` (each within `deadline`) as libtest would, then checks that no process is left.
 pub fn run(tests: &[Test], deadline: Duration) -> ExitCode {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let selected: Vec<&Test> = tests
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
-        .collect();
-    let current = Arc::new(Mutex::new(("", Instant::now())));
-    start_watchdog(current.clone(), deadline);
-    println!("\nrunning {} tests", selected.len());
-    let mut failed = Vec::new();
-    for (name, test) in selected {
-        *current.lock().unwrap() = (name, Instant::now());
-        let started = Instant::now();
-        let outcome = panic::catch_unwind(AssertUnwindSafe(test));
-        match outcome {
-            Ok(()) => println!("test {name} ... ok ({:.0?})", started.elapsed()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed.push(*name);
-            }
-        }
+    run_trials(tests, Needs::Nothing, deadline)
+}
+
+/// Like [`run`], for tests that need the crate's `test-hooks` feature. Without the feature they
+/// are listed and reported as ignored, with the reason, so that a run of
+/// `cargo test -p multiprocessing` says what it did not test instead of skipping it silently.
+pub fn run_needing_hooks(tests: &[Test], deadline: Duration) -> ExitCode {
+    run_trials(tests, Needs::TestHooks, deadline)
+}
+
+/// What a list of tests needs to run.
+#[derive(Clone, Copy, PartialEq)]
+enum Needs {
+    Nothing,
+    TestHooks,
+}
+
+const HOOKS_MISSING: &str = "needs the test-hooks feature";
+
+fn run_trials(tests: &[Test], needs: Needs, deadline: Duration) -> ExitCode {
+    let mut args = Arguments::from_args();
+    if args.test_threads.is_some_and(|threads| threads != 1) {
+        eprintln!(
+            "note: these tests run one at a time (see tests/support); --test-threads ignored"
+        );
     }
-    *current.lock().unwrap() = ("", Instant::now());
+    args.test_threads = Some(1);
+    let runnable = needs == Needs::Nothing || cfg!(feature = "test-hooks");
+    if !runnable && !args.list {
+        eprintln!(
+            "note: the tests of this target need the test-hooks feature; run them with \
+             `cargo test -p multiprocessing --features test-hooks` (`cargo test --workspace` \
+             turns it on)"
+        );
+    }
+    let watchdog = Watchdog::start(deadline);
+    let trials = tests
+        .iter()
+        .map(|&(name, test)| {
+            if !runnable {
+                return Trial::ignorable_test(name, || Ok(Completion::ignored_with(HOOKS_MISSING)));
+            }
+            let watchdog = watchdog.clone();
+            Trial::test(name, move || {
+                let _watched = watchdog.watch(name);
+                test();
+                Ok(())
+            })
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    if args.list {
+        return ExitCode::SUCCESS;
+    }
     let leftovers = leftover_processes();
     if !leftovers.is_empty() {
-        println!("FAILED: processes left behind: {leftovers:?}");
-        failed.push("no_process_left_behind");
+        println!("FAILED: the tests left these processes behind: {leftovers:?}");
+        return ExitCode::FAILURE;
     }
-    if failed.is_empty() {
-        println!("\ntest result: ok. all selected tests passed");
-        ExitCode::SUCCESS
-    } else {
-        println!("\ntest result: FAILED. failures: {failed:?}");
-        ExitCode::FAILURE
+    conclusion.exit_code()
+}
+
+/// Ends the run when one test takes longer than the deadline, naming the test. Tests tell it
+/// when they start and end; it sleeps on that channel until the running test's deadline.
+#[derive(Clone)]
+struct Watchdog {
+    events: mpsc::Sender<Option<&'static str>>,
+}
+
+impl Watchdog {
+    fn start(deadline: Duration) -> Watchdog {
+        let (events, incoming) = mpsc::channel::<Option<&'static str>>();
+        std::thread::Builder::new()
+            .name("test-watchdog".into())
+            .spawn(move || watch_over(incoming, deadline))
+            .expect("start the test watchdog");
+        Watchdog { events }
+    }
+
+    /// Watches the test `name` until the returned guard is dropped (when the test returns or
+    /// its panic unwinds).
+    fn watch(&self, name: &'static str) -> Watched {
+        let _ = self.events.send(Some(name));
+        Watched {
+            events: self.events.clone(),
+        }
     }
 }
 
-fn start_watchdog(current: Arc<Mutex<(&'static str, Instant)>>, deadline: Duration) {
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_millis(200));
-            let (name, started) = *current.lock().unwrap();
-            if !name.is_empty() && started.elapsed() > deadline {
-                eprintln!("test {name} did not finish within {deadline:?}: giving up (deadlock?)");
+struct Watched {
+    events: mpsc::Sender<Option<&'static str>>,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = self.events.send(None);
+    }
+}
+
+fn watch_over(incoming: mpsc::Receiver<Option<&'static str>>, deadline: Duration) {
+    let mut running: Option<(&'static str, Instant)> = None;
+    loop {
+        let event = match running {
+            None => incoming
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some((_, until)) => {
+                incoming.recv_timeout(until.saturating_duration_since(Instant::now()))
+            }
+        };
+        match event {
+            Ok(Some(name)) => running = Some((name, Instant::now() + deadline)),
+            Ok(None) => running = None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let (name, _) = running.expect("a deadline only while a test runs");
+                eprintln!(
+                    "\ntest {name} did not finish within {deadline:?}: ending the run (a deadlock?)"
+                );
                 std::process::exit(101);
             }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
-    });
+    }
 }
 
 /// Joins with [`DEADLINE`]; running into it kills the child and fails the test.
@@ -125,17 +207,48 @@ where
         .unwrap_or_else(|e| panic!("waiting for {what}: {e:?}"))
 }
 
-/// Waits until `condition` holds, checking every millisecond, or panics after `deadline` naming
-/// `what`. For state that has no notification to wait on (a barrier's `n_waiting`).
-pub fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
+/// Runs this test binary again as a plain program (not a `multiprocessing` child), with `env`
+/// set and `args`, and returns what it printed and how it exited. For tests of what a whole run
+/// does: the runner's flags, output on stderr. Kills it, and fails, after [`DEADLINE`].
+pub fn run_this_binary(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut child = Command::new(std::env::current_exe().expect("this test binary"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run this binary again");
+    let readers = [
+        read_all(child.stdout.take().expect("piped")),
+        read_all(child.stderr.take().expect("piped")),
+    ];
+    let give_up = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the run") {
+            break status;
+        }
+        if Instant::now() >= give_up {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run with {env:?} {args:?} did not end within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let [stdout, stderr] = readers.map(|reader| reader.join().expect("read the output"));
+    Output {
+        status,
+        stdout,
+        stderr,
     }
+}
+
+fn read_all(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = from.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 /// Our children and the fork server's children, but not the fork server itself (it lives as long

@@ -1,7 +1,8 @@
 //! The fork server's own side: start-up, the request loop, the fork, and a forked child's first
-//! steps before it joins the common path (`bootstrap::run_instructions`).
+//! steps before it joins the common path (`child::run_instructions`).
 //!
-//! This module has `unsafe` code, for three things Rust cannot check:
+//! **This module has `unsafe` code** (one of the crate's three such modules), for three things
+//! Rust cannot check:
 //!
 //! - **`fork()`.** Sound here because the server has exactly one thread: it checks that at
 //!   start-up (`/proc/self/task` has one entry) and never starts one. So the copy is complete: no
@@ -31,8 +32,9 @@ use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::{Event, FORKSERVER_ENV, ForkRequest, Greeting, Request};
-use crate::bootstrap::{self, BootstrapSpec, EXIT_BOOTSTRAP_FAILED, EXIT_ORPHANED, EXIT_TEST_HOOK};
 use crate::platform::{self, StopSignal};
+use crate::start::child;
+use crate::start::protocol::{BootstrapSpec, EXIT_BOOTSTRAP_FAILED, EXIT_ORPHANED};
 
 /// How often the server looks again at a child whose sentinel closed but which has not exited
 /// (it replaced itself with another program through `exec`, which closes the sentinel).
@@ -134,7 +136,7 @@ fn prepare() {
     unsafe { std::env::remove_var(FORKSERVER_ENV) };
     // Computed once here, inherited by every child: the child checks its instructions against
     // them without reading /proc/self/maps again.
-    let _ = crate::fnid::Fingerprint::current();
+    let _ = crate::start::fnid::Fingerprint::current();
     let _ = platform::exe_code_ranges();
 }
 
@@ -367,20 +369,19 @@ impl ForkedChildStart {
         match platform::die_with_parent(server_pid) {
             Ok(true) => {}
             Ok(false) => std::process::exit(EXIT_ORPHANED),
-            Err(problem) => bootstrap::exit_child(Err(problem)),
+            Err(problem) => child::exit_child(Err(problem)),
         }
         for (key, value) in env {
             // SAFETY: a fork of the single-threaded server that has started no thread yet, so
             // nothing reads the environment meanwhile.
             unsafe { std::env::set_var(key, value) };
         }
-        if bootstrap::test_hook().as_deref() == Some("exit-before-connect") {
-            std::process::exit(EXIT_TEST_HOOK);
-        }
-        let result = bootstrap::run_instructions(instructions.to(), to_parent);
+        #[cfg(feature = "test-hooks")]
+        crate::start::test_hook::before_connect();
+        let result = child::run_instructions(instructions.to(), to_parent);
         // `exit_child` ends the process without running destructors, so the sentinel stays open
         // until the kernel closes it at the exit, which is how the server learns of it.
         let _sentinel = sentinel;
-        bootstrap::exit_child(result)
+        child::exit_child(result)
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! # Why
 //!
-//! Starting a child by re-executing the program (the *spawn* start method, see `bootstrap`) costs
+//! Starting a child by re-executing the program (the *spawn* start method, see `spawn.rs`) costs
 //! about 1.5 ms of CPU on the machines this book was measured on, and almost none of it is ours:
 //! the kernel maps the executable again, the dynamic loader resolves every symbol again, and the C
 //! library asks the CPU what it supports again (on a virtual machine each of those `cpuid`
@@ -65,15 +65,15 @@ use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
 use ipc_channel::ipc::{OpaqueIpcReceiver, OpaqueIpcSender};
 use serde::{Deserialize, Serialize};
 
+use super::protocol::{self, Header};
+use super::spawn::{self, StartFailure};
 use crate::Error;
-use crate::bootstrap::{self, Header};
 use crate::platform::{self, StopSignal};
-use crate::startup::{self, StartFailure};
 
 pub(crate) use zygote::zygote_main;
 
 /// The variable that tells a process it is the fork server, and where its parent listens: the
-/// same `"<parent pid>:<exe device>:<exe inode>:<socket path>"` as [`bootstrap::BOOTSTRAP_ENV`].
+/// same `"<parent pid>:<exe device>:<exe inode>:<socket path>"` as [`BOOTSTRAP_ENV`](crate::BOOTSTRAP_ENV).
 pub(crate) const FORKSERVER_ENV: &str = "MULTIPROCESSING_FORKSERVER";
 
 /// How long `init()` waits for the server to be ready before starting children by spawning.
@@ -250,15 +250,15 @@ impl ForkServer {
         platform::check_socket_dir().map_err(|e| e.to_string())?;
         let (listener, listener_name) =
             IpcOneShotServer::<Greeting>::new().map_err(|e| format!("cannot listen: {e}"))?;
-        let spec = bootstrap::bootstrap_value(&listener_name).map_err(|e| e.to_string())?;
+        let spec = protocol::bootstrap_value(&listener_name).map_err(|e| e.to_string())?;
         let mut command = platform::self_exe_command();
         command
             .env(FORKSERVER_ENV, spec)
-            .env_remove(bootstrap::BOOTSTRAP_ENV);
-        let mut process = crate::spawner::spawn(command)
-            .map_err(|e| format!("cannot start the fork server: {e}"))?;
+            .env_remove(protocol::BOOTSTRAP_ENV);
+        let mut process =
+            spawn::exec(command).map_err(|e| format!("cannot start the fork server: {e}"))?;
         let pid = process.id();
-        let accepted = startup::accept_within(
+        let accepted = spawn::accept_within(
             listener,
             &listener_name,
             SERVER_START_TIMEOUT,
@@ -425,6 +425,11 @@ impl ForkedChild {
         }
     }
 
+    /// The exit status if it has been read already. Does not block.
+    pub(crate) fn reaped(&self) -> Option<ExitStatus> {
+        self.status
+    }
+
     /// The exit status if the child has exited and the server has reaped it. Does not block.
     pub(crate) fn try_wait(&mut self) -> Option<ExitStatus> {
         self.wait_timeout(Duration::ZERO)
@@ -448,7 +453,7 @@ impl ForkedChild {
         let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let status = match self.started(left()).ok()? {
             // It never ran: report the exit code of a start-up that failed.
-            Started::Failed(_) => ExitStatus::from_raw(bootstrap::EXIT_BOOTSTRAP_FAILED << 8),
+            Started::Failed(_) => ExitStatus::from_raw(protocol::EXIT_BOOTSTRAP_FAILED << 8),
             Started::Running { .. } => match self.next_event(left()).ok()? {
                 Ok(Event::Exited { wait_status }) => ExitStatus::from_raw(wait_status),
                 // The server died, and the child with it: the server's `PR_SET_PDEATHSIG` sent

@@ -1,5 +1,8 @@
 //! Function identity across a re-exec: how the child finds the function the parent asked for.
 //!
+//! **This module has `unsafe` code** (one of the crate's three such modules): two transmutes of an
+//! address into a function pointer, whose soundness argument is the numbered list below.
+//!
 //! Python's *spawn* start method sends the child the function's *name* (pickle stores
 //! `module.qualname`) and the child imports it. Rust has no names at run time, only addresses, and
 //! addresses differ between processes: with ASLR the executable is loaded at a random base address.
@@ -7,40 +10,50 @@
 //! same in every process that runs the same file. So the parent sends offsets from a fixed anchor
 //! function, and the child adds its own anchor's address back.
 //!
-//! Two offsets travel, created together by [`FnIdentity::of::<A, R>`]:
-//! - the user's `fn(A) -> R`, and
-//! - `entry::<A, R>`, a monomorphized trampoline of the plain type [`Entry`]. The child cannot name
-//!   `A` and `R` (it learns them only from the parent), but it can call an `Entry`; the trampoline
-//!   knows `A` and `R`, turns the user's address back into a `fn(A) -> R` and hands it to
-//!   [`crate::bootstrap::run_typed`], which receives the argument, calls the function and sends
-//!   the result back.
+//! Two offsets travel, created together by [`FnIdentity::of::<A, R>`] (or, for a function that
+//! returns a `Result`, by [`FnIdentity::of_fallible::<A, T, E>`]):
+//! - the user's function, and
+//! - its trampoline, `entry::<A, R>` (or `entry_fallible::<A, T, E>`), a monomorphized function of
+//!   the plain type [`Entry`]. The child cannot name `A` and `R` (it learns them only from the
+//!   parent), but it can call an `Entry`; the trampoline knows the types, turns the user's address
+//!   back into a function pointer of the user's type and hands it to
+//!   [`super::child::run_typed`], which receives the argument, calls the function and sends the
+//!   outcome back. The fallible trampoline also turns an `Err(e)` into its text, `format!("{e:#}")`,
+//!   in the child, so `E` needs only `Display`, not `Serialize`.
 //!
 //! Turning an integer into a function pointer is `unsafe`: Rust cannot check that the integer is a
 //! function of that type. This module is the only place that does it, and it is small so that the
 //! argument for why it is sound can be checked by reading it:
 //!
-//! 1. **Same image.** The child was started from `/proc/self/exe` of the parent, which is the very
-//!    file the parent runs (the link follows the inode even if the path has been replaced).
+//! 1. **Same image.** The child was started from `/proc/self/exe` of the parent (a forked child is a
+//!    copy of the fork server, which was), which is the very file the parent runs (the link
+//!    follows the inode even if the path has been replaced).
 //!    Belt and braces, the parent also sends a [`Fingerprint`] (the executable's device and inode,
 //!    and the offset of a second known function from the anchor) and the child refuses to run
 //!    anything if its own fingerprint differs.
 //! 2. **Inside the executable.** [`FnIdentity::of`] refuses functions whose address is outside the
 //!    executable's code mappings (a function from a shared library sits at a different random
 //!    offset in every process), and the child checks the addresses it computes the same way.
-//! 3. **Matching types.** The two offsets are private fields set only by `of::<A, R>`, so the
-//!    trampoline `entry::<A, R>` is always paired with a function of type `fn(A) -> R`. The values
-//!    travel over the child's private bootstrap channel (a socket in a fresh `0700` directory), so
-//!    only the parent, running as the same user, can send them.
+//! 3. **Matching types.** The two offsets are private fields set only by `of::<A, R>` and
+//!    `of_fallible::<A, T, E>`, and each pairs the function it was given with the trampoline made
+//!    for exactly that function's type: `entry::<A, R>` with a `fn(A) -> R`,
+//!    `entry_fallible::<A, T, E>` with a `fn(A) -> Result<T, E>`. So the trampoline the child
+//!    calls transmutes the user's address back to the type it had in the parent. The values travel
+//!    over the child's private instructions channel (created by the parent, handed over through a
+//!    socket in a fresh `0700` directory or the fork server's private channel), so only the
+//!    parent, running as the same user, can send them.
 //!
 //! The well-known crate for this job, `procspawn`, does the same thing; we write it here because it
 //! is the lesson, and because procspawn pins an older ipc-channel.
 
 #![allow(unsafe_code)]
 
+use std::fmt::Display;
+
 use serde::{Deserialize, Serialize};
 
+use super::child::ChildContext;
 use crate::Error;
-use crate::bootstrap::ChildContext;
 
 /// The trampoline's type: every `entry::<A, R>` has it, whatever `A` and `R` are. Returns the
 /// child's exit code.
@@ -94,6 +107,7 @@ impl Fingerprint {
 
     /// A fingerprint that matches nothing: what the crate's own tests use to check that a child
     /// refuses to run a function from a different executable.
+    #[cfg(any(test, feature = "test-hooks"))]
     pub(crate) fn corrupted(self) -> Self {
         Fingerprint {
             probe_offset: self.probe_offset.wrapping_add(1),
@@ -116,8 +130,23 @@ impl FnIdentity {
         A: Serialize + for<'de> Deserialize<'de>,
         R: Serialize + for<'de> Deserialize<'de>,
     {
-        let entry_address = entry::<A, R> as Entry as usize;
-        let user_address = f as usize;
+        Self::pair(entry::<A, R> as Entry as usize, f as usize)
+    }
+
+    /// Identifies a function that returns a `Result`, and the trampoline that calls it and sends
+    /// an `Err` back as its text.
+    pub(crate) fn of_fallible<A, T, E>(f: fn(A) -> Result<T, E>) -> Result<Self, Error>
+    where
+        A: Serialize + for<'de> Deserialize<'de>,
+        T: Serialize + for<'de> Deserialize<'de>,
+        E: Display,
+    {
+        Self::pair(entry_fallible::<A, T, E> as Entry as usize, f as usize)
+    }
+
+    /// The two offsets, after checking that both functions are in the executable. Called only by
+    /// `of` and `of_fallible`, each with a function and the trampoline of that function's type.
+    fn pair(entry_address: usize, user_address: usize) -> Result<Self, Error> {
         ensure_in_executable(user_address, "the function to run")?;
         ensure_in_executable(entry_address, "the trampoline")?;
         Ok(FnIdentity {
@@ -137,12 +166,13 @@ impl FnIdentity {
             return Err((reason, context));
         }
         let entry_address = address_at(self.entry);
-        // SAFETY: `entry_address` is the address of `entry::<A, R>` for some `A`, `R`, as
-        // computed by `FnIdentity::of` in the parent (the fields are private and set nowhere
-        // else). The parent runs the same executable image (fingerprint checked just above: same
-        // inode, same distance between two known functions), so anchor + offset is that same
+        // SAFETY: `entry_address` is the address of `entry::<A, R>` or
+        // `entry_fallible::<A, T, E>` for some types, as computed by `FnIdentity::of` or
+        // `of_fallible` in the parent (the fields are private and set nowhere else: condition 3).
+        // The parent runs the same executable image (condition 1: fingerprint checked just above,
+        // same inode, same distance between two known functions), so anchor + offset is that same
         // function in this process, and `check` verified the address lies in the executable's
-        // code. Every `entry::<A, R>` has exactly the type `Entry`.
+        // code (condition 2). Every trampoline has exactly the type `Entry`.
         let entry: Entry = unsafe { std::mem::transmute::<*const (), Entry>(entry_address as _) };
         Ok(entry(context, address_at(self.user)))
     }
@@ -181,11 +211,30 @@ where
     R: Serialize + for<'de> Deserialize<'de>,
 {
     // SAFETY: `user_address` is anchor + the `user` offset that `FnIdentity::of::<A, R>` computed
-    // from a value of type `fn(A) -> R` in the same executable image (see `FnIdentity::run`:
-    // fingerprint and code-range checks), and it was paired with this very monomorphization
-    // `entry::<A, R>`, so the pointer has exactly this type.
+    // from a value of type `fn(A) -> R` in the same executable image (conditions 1 and 2, checked
+    // in `FnIdentity::run`), and it was paired with this very monomorphization `entry::<A, R>`
+    // (condition 3), so the pointer has exactly this type.
     let f = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(user_address as _) };
-    crate::bootstrap::run_typed(context, f)
+    super::child::run_typed(context, |argument| Ok(f(argument)))
+}
+
+/// The trampoline of a function that returns a `Result`: one copy per `(A, T, E)`, all of type
+/// [`Entry`]. An `Err` travels as its text, with anyhow-style context chains (`{:#}`) kept.
+fn entry_fallible<A, T, E>(context: ChildContext, user_address: usize) -> i32
+where
+    A: Serialize + for<'de> Deserialize<'de>,
+    T: Serialize + for<'de> Deserialize<'de>,
+    E: Display,
+{
+    // SAFETY: `user_address` is anchor + the `user` offset that `FnIdentity::of_fallible::<A, T,
+    // E>` computed from a value of type `fn(A) -> Result<T, E>` in the same executable image
+    // (conditions 1 and 2, checked in `FnIdentity::run`), and it was paired with this very
+    // monomorphization `entry_fallible::<A, T, E>` (condition 3), so the pointer has exactly this
+    // type.
+    let f = unsafe { std::mem::transmute::<*const (), fn(A) -> Result<T, E>>(user_address as _) };
+    super::child::run_typed(context, |argument| {
+        f(argument).map_err(|error| format!("{error:#}"))
+    })
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -203,6 +252,27 @@ mod tests {
         assert_eq!(
             address_at(identity.entry),
             entry::<u32, u32> as Entry as usize
+        );
+    }
+
+    fn checked_half(x: u32) -> Result<u32, String> {
+        if x.is_multiple_of(2) {
+            Ok(x / 2)
+        } else {
+            Err(format!("{x} is odd"))
+        }
+    }
+
+    #[test]
+    fn a_fallible_function_is_paired_with_its_own_trampoline() {
+        let identity = FnIdentity::of_fallible::<u32, u32, String>(checked_half).expect("identity");
+        assert_eq!(
+            address_at(identity.user),
+            checked_half as fn(u32) -> Result<u32, String> as usize
+        );
+        assert_eq!(
+            address_at(identity.entry),
+            entry_fallible::<u32, u32, String> as Entry as usize
         );
     }
 

@@ -1,12 +1,26 @@
-//! The parent's side of a child's start-up, done on a thread of its own so that `spawn` returns at
-//! once, like Python's `start()`.
+//! The spawn method, the parent's side: start the program again from one long-lived thread, and
+//! finish the start-up conversation on a watcher thread so that `spawn` returns at once, like
+//! Python's `start()`. (The fork server is itself started this way, once.)
 //!
-//! Why not wait in `spawn`: starting a process takes about a millisecond of the child's own work
-//! (the kernel loads the program, the runtime starts, the child connects back), and on a machine
-//! whose cores are busy, with the children started a moment earlier for instance, every one of the
-//! hand-overs in that conversation waits for a free core. A `spawn` that waited for the child would
-//! start four children one after another, several milliseconds each; a `spawn` that returns once
-//! the OS has started the child lets them start side by side.
+//! # One thread starts every re-executed process
+//!
+//! Children ask the kernel to kill them when their parent dies (`PR_SET_PDEATHSIG`, see
+//! `platform`). For the kernel, the "parent" is the *thread* that forked the child, not the whole
+//! process. If a child were started from a short-lived thread (a worker of a thread pool, a test's
+//! thread, a scoped thread), the child would be killed the moment that thread finished, while the
+//! parent process carries on. So every `fork`/`exec` happens on one thread that the crate starts
+//! on first use and that lives as long as the process: requests go to it over a channel and the
+//! started `Child` comes back ([`exec`]). The cost is one channel round trip per spawn
+//! (microseconds); the start-up of the child itself takes far longer.
+//!
+//! # Why the watcher, and not a wait in `spawn`
+//!
+//! Starting a process takes about a millisecond of the child's own work (the kernel loads the
+//! program, the runtime starts, the child connects back), and on a machine whose cores are busy,
+//! with the children started a moment earlier for instance, every one of the hand-overs in that
+//! conversation waits for a free core. A `spawn` that waited for the child would start four
+//! children one after another, several milliseconds each; a `spawn` that returns once the OS has
+//! started the child lets them start side by side.
 //!
 //! So `spawn` only starts the child and hands this watcher what the child needs:
 //!
@@ -21,20 +35,62 @@
 //!    start-up deadline has passed. If so, it wakes the abandoned `accept` by connecting to its own
 //!    socket and sending `Hello::Abandon`, drops the instructions channel (which also unblocks a
 //!    `spawn` still writing a large argument into it), and reports the failure; `join` turns it
-//!    into an error with the child's exit status.
+//!    into an error with the child's exit status ([`StartFailure::into_error`]).
 
+use std::io;
+use std::process::{Child, Command};
+use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender, OpaqueIpcReceiver};
 use serde::{Deserialize, Serialize};
 
+use super::protocol::{EXIT_BOOTSTRAP_FAILED, EXIT_ORPHANED, Hello};
+use super::started::Started;
 use crate::Error;
-use crate::bootstrap::Hello;
-use crate::platform::ExitProbe;
+use crate::platform::{self, ExitProbe, StopSignal};
 
 /// How often the watcher checks for a child that died during start-up.
 const START_POLL: Duration = Duration::from_millis(5);
+
+struct ExecRequest {
+    command: Command,
+    reply: mpsc::SyncSender<io::Result<Child>>,
+}
+
+static SPAWNER: OnceLock<Result<mpsc::Sender<ExecRequest>, String>> = OnceLock::new();
+
+/// Starts `command` on the spawner thread and returns the running child.
+pub(crate) fn exec(command: Command) -> io::Result<Child> {
+    let requests = SPAWNER
+        .get_or_init(start_spawner_thread)
+        .as_ref()
+        .map_err(|e| io::Error::other(e.clone()))?;
+    let (reply, replies) = mpsc::sync_channel(1);
+    requests
+        .send(ExecRequest { command, reply })
+        .map_err(|_| io::Error::other("the multiprocessing spawner thread has stopped"))?;
+    replies
+        .recv()
+        .map_err(|_| io::Error::other("the multiprocessing spawner thread has stopped"))?
+}
+
+// ANCHOR: spawner
+fn start_spawner_thread() -> Result<mpsc::Sender<ExecRequest>, String> {
+    let (requests, incoming) = mpsc::channel::<ExecRequest>();
+    std::thread::Builder::new()
+        .name("multiprocessing-spawner".into())
+        .spawn(move || {
+            // The sender lives in a static, so this loop ends only when the process does.
+            for mut request in incoming {
+                let _ = request.reply.send(request.command.spawn());
+            }
+        })
+        .map_err(|e| format!("cannot start the multiprocessing spawner thread: {e}"))?;
+    Ok(requests)
+}
+// ANCHOR_END: spawner
 
 /// Why a child never got to run its function.
 #[derive(Debug)]
@@ -45,6 +101,41 @@ pub(crate) enum StartFailure {
     TimedOut(Duration),
     /// Anything else, said in words.
     Other(String),
+}
+
+impl StartFailure {
+    /// The error `join` returns for a child that never ran its function. Kills the child if it
+    /// still runs (it hung, or connected wrongly), and reaps it: its exit status is part of the
+    /// error.
+    pub(crate) fn into_error(self, child: &mut Started) -> Error {
+        if !matches!(self, StartFailure::ExitedEarly) {
+            let _ = child.signal(StopSignal::Kill);
+        }
+        let exitcode = child.wait().map(platform::exitcode).unwrap_or(-1);
+        match self {
+            StartFailure::ExitedEarly if exitcode < 0 => Error::Died { exitcode },
+            StartFailure::ExitedEarly => exited_during_start_up(child.pid(), exitcode),
+            StartFailure::TimedOut(timeout) => Error::Timeout(format!(
+                "child process {} to connect back within {timeout:?} (is \
+                 multiprocessing::init() the first line of its main()?)",
+                child.pid()
+            )),
+            StartFailure::Other(reason) => Error::Bootstrap(reason),
+        }
+    }
+}
+
+/// The error for a spawned child that exited before it connected, with a hint from its code.
+pub(crate) fn exited_during_start_up(pid: u32, exitcode: i32) -> Error {
+    let hint = match exitcode {
+        EXIT_BOOTSTRAP_FAILED => " (its stderr says why)",
+        EXIT_ORPHANED => " (it found its parent gone)",
+        _ => " (does its main() call multiprocessing::init() first?)",
+    };
+    Error::Bootstrap(format!(
+        "child process {pid} {} before connecting to its parent{hint}",
+        crate::error::describe_exit(exitcode)
+    ))
 }
 
 /// What the watcher reports: the channel the child's outcome will arrive on, or why there is none.
