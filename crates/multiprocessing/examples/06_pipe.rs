@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail, ensure};
 use clap::Parser;
+use multiprocessing::Process;
 use multiprocessing::pipe::{self, Connection};
-use multiprocessing::{Error, Process};
 use serde::{Deserialize, Serialize};
 
 /// A parent and a child process talking over a pipe, both ways.
@@ -71,34 +71,32 @@ enum ChildSays {
 
 // ANCHOR: child
 /// The word-counting service: a question, then replies until `Bye`.
-fn word_counter(
-    parent: Connection<ChildSays, ParentSays>,
-) -> Result<(), String> {
-    let text = |error: Error| error.to_string();
+fn word_counter(parent: Connection<ChildSays, ParentSays>) -> Result<()> {
     let question = ChildSays::Ask("which length makes a word long?".into());
-    parent.send(question).map_err(text)?;
-    let ParentSays::MinLen(min_len) = parent.recv().map_err(text)? else {
-        return Err("expected an answer to the question".into());
+    parent.send(question)?;
+    let ParentSays::MinLen(min_len) = parent.recv()? else {
+        bail!("expected an answer to the question");
     };
     let (mut lines, mut words) = (0, 0);
     loop {
-        match parent.recv().map_err(text)? {
+        match parent.recv()? {
             ParentSays::Line(line) => {
                 let all: Vec<&str> = line.split_whitespace().collect();
                 let long = all.iter().filter(|w| w.chars().count() >= min_len);
                 let (count, long) = (all.len(), long.count());
                 (lines, words) = (lines + 1, words + count);
                 let reply = ChildSays::Counted { words: count, long };
-                parent.send(reply).map_err(text)?;
+                parent.send(reply)?;
             }
             ParentSays::Bye => break,
-            other => return Err(format!("unexpected {other:?}")),
+            other => bail!("unexpected {other:?}"),
         }
     }
     // "Writing the summary", while the parent polls.
     std::thread::sleep(Duration::from_millis(300));
     let summary = ChildSays::Summary { lines, words };
-    parent.send(summary).map_err(text)
+    parent.send(summary)?;
+    Ok(())
 }
 // ANCHOR_END: child
 
@@ -108,7 +106,7 @@ fn main() -> Result<()> {
 
     // ANCHOR: parent
     let (child_end, parent) = pipe::pipe::<ChildSays, ParentSays>()?;
-    let child = Process::spawn(word_counter, child_end)?;
+    let child = Process::spawn_fallible(word_counter, child_end)?;
 
     match parent.recv_timeout(DEADLINE)? {
         ChildSays::Ask(question) => println!("child asks: {question}"),
@@ -137,7 +135,7 @@ fn main() -> Result<()> {
     if let ChildSays::Summary { lines, words } = parent.recv()? {
         println!("child's summary: {lines} lines, {words} words");
     }
-    child.join()?.map_err(anyhow::Error::msg)?;
+    child.join()?;
     match parent.recv_timeout(DEADLINE) {
         Err(error) => println!("after the child exited: recv -> {error}"),
         Ok(message) => bail!("unexpected {message:?} from a finished child"),

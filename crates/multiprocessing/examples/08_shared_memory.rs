@@ -95,12 +95,6 @@ fn count(job: Job) -> anyhow::Result<()> {
 }
 // ANCHOR_END: count
 
-/// A child's error crosses back as a message (`anyhow::Error` is not
-/// serializable).
-fn count_or_report(job: Job) -> Result<(), String> {
-    count(job).map_err(|e| format!("{e:#}"))
-}
-
 /// Runs `--processes` processes that each add 1 many times with `method`;
 /// prints what they counted and returns how many increments were lost.
 fn run(args: &Args, method: Method, lock: &Lock) -> Result<i64> {
@@ -120,11 +114,11 @@ fn run(args: &Args, method: Method, lock: &Lock) -> Result<i64> {
                 start_together: start_together.clone(),
                 increments,
             };
-            Process::spawn(count_or_report, job)
+            Process::spawn_fallible(count, job)
         })
         .collect::<Result<Vec<_>, _>>()?;
     for worker in workers {
-        worker.join()?.map_err(anyhow::Error::msg)?;
+        worker.join()?;
     }
     let expected = i64::from(args.processes) * increments as i64;
     let counted = counter.load();

@@ -50,10 +50,10 @@ struct Section {
     most_inside: Value,
 }
 
-fn use_limited_section(section: Section) -> Result<(), String> {
+fn use_limited_section(section: Section) -> Result<()> {
     for _ in 0..3 {
         // At most `permits` processes get past this line at a time.
-        let _permit = section.semaphore.acquire().map_err(|e| e.to_string())?;
+        let _permit = section.semaphore.acquire()?;
         let now_inside = section.inside.fetch_add(1) + 1;
         section.most_inside.fetch_max(now_inside);
         // The work the limit protects.
@@ -73,10 +73,10 @@ fn main() -> Result<()> {
         most_inside: Value::new(0)?,
     };
     let workers = (0..args.processes)
-        .map(|_| Process::spawn(use_limited_section, section.clone()))
+        .map(|_| Process::spawn_fallible(use_limited_section, section.clone()))
         .collect::<Result<Vec<_>, _>>()?;
     for worker in workers {
-        worker.join()?.map_err(anyhow::Error::msg)?;
+        worker.join()?;
     }
     let (most, limit) = (section.most_inside.load(), args.permits);
     println!(

@@ -41,19 +41,19 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 // ANCHOR: event
 /// True when woken by `set()`, false when the wait timed out.
-fn wait_for_go(go: Event) -> Result<bool, String> {
-    go.wait_timeout(PATIENCE).map_err(|e| e.to_string())
+fn wait_for_go(go: Event) -> Result<bool> {
+    Ok(go.wait_timeout(PATIENCE)?)
 }
 
 fn event_demo(workers: usize) -> Result<usize> {
     let go = Event::new()?;
     let waiting = (0..workers)
-        .map(|_| Process::spawn(wait_for_go, go.clone()))
+        .map(|_| Process::spawn_fallible(wait_for_go, go.clone()))
         .collect::<Result<Vec<_>, _>>()?;
     go.set()?; // wakes every waiter; any later wait returns at once
     let mut woken = 0;
     for worker in waiting {
-        let by_set = worker.join()?.map_err(anyhow::Error::msg)?;
+        let by_set = worker.join()?;
         woken += usize::from(by_set);
     }
     Ok(woken)

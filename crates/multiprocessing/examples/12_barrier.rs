@@ -53,13 +53,13 @@ struct Start {
 }
 
 /// Returns how many setups were done when this worker started.
-fn set_up_then_start(start: Start) -> Result<i64, String> {
+fn set_up_then_start(start: Start) -> Result<i64> {
     // Uneven setup: later workers take longer.
     let setup = Duration::from_millis(10 * u64::from(start.index));
     std::thread::sleep(setup);
     start.setups_done.fetch_add(1);
     // Nobody passes until everybody is here.
-    start.ready.wait_timeout(PATIENCE).map_err(|e| e.to_string())?;
+    start.ready.wait_timeout(PATIENCE)?;
     Ok(start.setups_done.load())
 }
 // ANCHOR_END: barrier
@@ -76,12 +76,12 @@ fn main() -> Result<()> {
                 ready: ready.clone(),
                 setups_done: setups_done.clone(),
             };
-            Process::spawn(set_up_then_start, start)
+            Process::spawn_fallible(set_up_then_start, start)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut seen = Vec::new();
     for worker in started {
-        seen.push(worker.join()?.map_err(anyhow::Error::msg)?);
+        seen.push(worker.join()?);
     }
     if seen.iter().any(|&s| s != i64::from(workers)) {
         bail!("a worker started before every setup was done: {seen:?}");

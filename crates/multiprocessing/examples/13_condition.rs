@@ -45,11 +45,6 @@ struct Args {
 /// not hang).
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Turns a child's error into a message that crosses back to the parent.
-fn reported<T>(result: anyhow::Result<T>) -> Result<T, String> {
-    result.map_err(|e| format!("{e:#}"))
-}
-
 // ANCHOR: condition
 #[derive(Serialize, Deserialize)]
 struct Turns {
@@ -59,21 +54,19 @@ struct Turns {
     order: Array,
 }
 
-fn begin_in_turn(turns: Turns) -> Result<(), String> {
-    reported((|| {
-        let mut guard = turns.condition.acquire()?;
-        while turns.turn.load() != turns.index {
-            // Releases the lock while waiting; holds it again on return.
-            if !guard.wait_timeout(PATIENCE)? {
-                bail!("worker {} was never given its turn", turns.index);
-            }
+fn begin_in_turn(turns: Turns) -> Result<()> {
+    let mut guard = turns.condition.acquire()?;
+    while turns.turn.load() != turns.index {
+        // Releases the lock while waiting; holds it again on return.
+        if !guard.wait_timeout(PATIENCE)? {
+            bail!("worker {} was never given its turn", turns.index);
         }
-        let position = turns.turn.fetch_add(1);
-        // "I began at this position."
-        turns.order.store(position as usize, turns.index);
-        guard.notify_all()?; // the next worker re-checks `turn`
-        Ok(())
-    })())
+    }
+    let position = turns.turn.fetch_add(1);
+    // "I began at this position."
+    turns.order.store(position as usize, turns.index);
+    guard.notify_all()?; // the next worker re-checks `turn`
+    Ok(())
 }
 // ANCHOR_END: condition
 
@@ -94,11 +87,11 @@ fn main() -> Result<()> {
                 turn: turn.clone(),
                 order: order.clone(),
             };
-            Process::spawn(begin_in_turn, turns)
+            Process::spawn_fallible(begin_in_turn, turns)
         })
         .collect::<Result<Vec<_>, _>>()?;
     for worker in started {
-        worker.join()?.map_err(anyhow::Error::msg)?;
+        worker.join()?;
     }
     let order = order.to_vec();
     println!("condition: workers began in the order {order:?}");

@@ -61,10 +61,10 @@ struct Job {
 }
 
 // ANCHOR: worker
-fn work(job: Job) -> Result<(), String> {
+fn work(job: Job) -> anyhow::Result<()> {
     // First thing in the child: send every `tracing` event to the parent's
     // writer.
-    job.log.install().map_err(|e| e.to_string())?;
+    job.log.install()?;
     for step in 1..=job.records {
         let item = job.worker * 100 + step;
         tracing::info!(item, "step {step} of {} done", job.records);
@@ -107,13 +107,15 @@ fn main() -> anyhow::Result<()> {
         .map(|worker| {
             let job =
                 Job { log: writer.sender(), records: args.records, worker };
-            Process::builder().name(format!("worker-{worker}")).spawn(work, job)
+            Process::builder()
+                .name(format!("worker-{worker}"))
+                .spawn_fallible(work, job)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let faulty =
         Process::builder().name("faulty").spawn(faulty, writer.sender())?;
     for worker in workers {
-        worker.join()?.map_err(anyhow::Error::msg)?;
+        worker.join()?;
     }
     tracing::info!("all {} workers joined", args.workers);
     report_faulty(faulty)?;

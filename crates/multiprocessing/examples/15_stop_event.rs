@@ -66,13 +66,13 @@ struct Job {
 }
 
 // ANCHOR: worker
-fn worker(job: Job) -> Result<u64, String> {
+fn worker(job: Job) -> anyhow::Result<u64> {
     // Ctrl-C reaches every process of the group; the parent alone decides
     // when to stop.
-    ctrlc::set_handler(|| {}).map_err(|e| e.to_string())?;
-    job.started.wait().map_err(|e| e.to_string())?;
+    ctrlc::set_handler(|| {})?;
+    job.started.wait()?;
     let mut rounds = 0;
-    while !job.stop.is_set().map_err(|e| e.to_string())? {
+    while !job.stop.is_set()? {
         // One short unit of work, so the stop event is noticed promptly.
         std::thread::sleep(Duration::from_millis(20));
         rounds += 1;
@@ -97,7 +97,9 @@ fn main() -> anyhow::Result<()> {
     let mut workers = (1..=count)
         .map(|n| {
             let job = Job { stop: stop.clone(), started: started.clone() };
-            Process::builder().name(format!("worker-{n}")).spawn(worker, job)
+            Process::builder()
+                .name(format!("worker-{n}"))
+                .spawn_fallible(worker, job)
         })
         .collect::<Result<Vec<_>, _>>()?;
     started.wait_timeout(Duration::from_secs(30))?;
@@ -121,7 +123,6 @@ fn main() -> anyhow::Result<()> {
         let left = deadline.saturating_duration_since(Instant::now());
         match worker.join_timeout(left)? {
             Some(rounds) => {
-                let rounds = rounds.map_err(anyhow::Error::msg)?;
                 println!("{} stopped after {rounds} rounds", worker.name());
             }
             None => {

@@ -21,7 +21,7 @@
 //! from any thread or any process, and each operation on it is indivisible.
 //!
 //! That does *not* make a sequence of operations indivisible: `v.store(v.load() + 1)` from four
-//! processes loses updates, exactly as Python's unlocked `v.value += 1` does (listing 2.5 counts
+//! processes loses updates, exactly as Python's unlocked `v.value += 1` does (listing 2.8 counts
 //! them). Use [`Value::fetch_add`] for one counter, or hold a cross-process
 //! [`Lock`](crate::sync::Lock) around a multi-step change.
 //!
