@@ -80,9 +80,9 @@ pub const CHAPTERS: &[Chapter] = &[
         number: 4,
         id: "coroutines",
         title: "Coroutines",
-        summary: "Async tasks on tokio: lazy futures, the runtime as the event loop, spawning, \
-                  joining, timeouts, cancellation, and many requests in flight over one shared \
-                  client with a bound on concurrency.",
+        summary: "Async tasks on tokio. Written so far: many requests in flight over one \
+                  shared client, with a bound on concurrency and a timeout per request (the \
+                  scenario below). The chapter's pages and listings are not written yet.",
         book_page: "docs/src/coroutines/index.md",
         scenario: Some(Scenario {
             title: "fetch 200 pages from the local site, at most 50 in flight",
@@ -93,9 +93,9 @@ pub const CHAPTERS: &[Chapter] = &[
         number: 5,
         id: "patterns",
         title: "Patterns",
-        summary: "Producer-consumer and master-worker, each with one small API over threads, \
-                  processes and tasks: bounded buffers for back-pressure, an explicit end of \
-                  stream, and failures that come back as results.",
+        summary: "Producer-consumer and master-worker over threads, processes and tasks. Not \
+                  written yet; chapters 2 and 3 already show both patterns with their own \
+                  queues, channels and pools.",
         book_page: "docs/src/patterns/index.md",
         scenario: None,
     },
@@ -103,9 +103,9 @@ pub const CHAPTERS: &[Chapter] = &[
         number: 6,
         id: "choosing",
         title: "Choosing a model",
-        summary: "The articles' comparison table (parallelism, memory, cost to start, throughput, \
-                  fit), with every cell measured on this machine, and where Rust's answers differ \
-                  from Python's because there is no GIL.",
+        summary: "The articles' comparison table of processes, threads and tasks, filled with \
+                  figures measured on this machine. Not written yet; until it is, the tour \
+                  ends with what the scenarios of chapters 2 to 4 measured.",
         book_page: "docs/src/choosing/index.md",
         scenario: None,
     },
