@@ -120,7 +120,7 @@ impl std::error::Error for BuildError {}
 pub struct BuildReport {
     /// How long cargo took.
     pub elapsed: Duration,
-    /// Crates other than the attempts that cargo had to compile (not reused).
+    /// Packages other than the attempts that cargo had to compile (not reused).
     pub compiled_others: Vec<String>,
 }
 
@@ -458,7 +458,10 @@ fn read_messages(stdout: impl Read) -> Messages {
                 }
             }
             Some("compiler-artifact") if message["fresh"] == false => {
-                messages.compiled_others.push(target.to_owned());
+                let name = package_name(message["package_id"].as_str().unwrap_or_default());
+                if !messages.compiled_others.contains(&name) {
+                    messages.compiled_others.push(name);
+                }
             }
             Some("compiler-message") if message["message"]["level"] == "error" => {
                 let rendered = message["message"]["rendered"].as_str().unwrap_or_default();
@@ -478,6 +481,16 @@ fn read_messages(stdout: impl Read) -> Messages {
     messages
 }
 
+/// The package's name in a cargo package id: `registry+https://...#serde@1.0.229` → `serde`,
+/// `path+file:///work/crates/multiprocessing#0.1.0` → `multiprocessing`.
+fn package_name(id: &str) -> String {
+    let (source, fragment) = id.rsplit_once('#').unwrap_or((id, ""));
+    match fragment.split_once('@') {
+        Some((name, _version)) => name.to_owned(),
+        None => source.rsplit('/').next().unwrap_or(source).to_owned(),
+    }
+}
+
 /// Reads cargo's stderr to its end; passes on the lines a reader should see at once (cargo waiting
 /// for another cargo's lock), and returns everything for the error report.
 fn relay_stderr(stderr: impl Read, notes: &(dyn Fn(&str) + Sync)) -> String {
@@ -495,4 +508,46 @@ fn relay_stderr(stderr: impl Read, notes: &(dyn Fn(&str) + Sync)) -> String {
         all.push('\n');
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_come_out_of_both_kinds_of_id() {
+        assert_eq!(
+            package_name("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.229"),
+            "serde"
+        );
+        assert_eq!(
+            package_name("path+file:///work/crates/multiprocessing#0.1.0"),
+            "multiprocessing"
+        );
+    }
+
+    #[test]
+    fn only_the_attempts_messages_are_attributed_to_them() {
+        let ours = format!("path+file:///t/folder-1#{PACKAGE}-1@0.0.0");
+        let lines = [
+            format!(
+                r#"{{"reason":"compiler-message","package_id":"{ours}","target":{{"name":"a-1"}},"message":{{"level":"error","rendered":"error[E0308]: mismatched types\n"}}}}"#
+            ),
+            format!(
+                r#"{{"reason":"compiler-message","package_id":"{ours}","target":{{"name":"a-1"}},"message":{{"level":"warning","rendered":"warning: unused\n"}}}}"#
+            ),
+            format!(
+                r#"{{"reason":"compiler-artifact","package_id":"{ours}","target":{{"name":"b-1"}},"executable":"/t/b-1","fresh":false}}"#
+            ),
+            r#"{"reason":"compiler-artifact","package_id":"registry+x#serde@1.0.0","target":{"name":"serde"},"executable":null,"fresh":false}"#.to_owned(),
+            r#"{"reason":"compiler-artifact","package_id":"registry+x#libc@0.2.0","target":{"name":"libc"},"executable":null,"fresh":true}"#.to_owned(),
+            "not json".to_owned(),
+        ];
+        let messages = read_messages(lines.join("\n").as_bytes());
+        assert_eq!(messages.errors.len(), 1);
+        assert_eq!(messages.errors["a-1"], "error[E0308]: mismatched types\n");
+        assert_eq!(messages.executables["b-1"], PathBuf::from("/t/b-1"));
+        assert_eq!(messages.compiled_others, vec!["serde".to_owned()]);
+        assert!(messages.other_errors.is_empty());
+    }
 }

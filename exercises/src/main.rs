@@ -337,10 +337,16 @@ fn status(attempts: &Attempts, exe: &Path) -> Result<ExitCode> {
         }
     }
     print_table(&rows);
-    let next = EXERCISES
-        .iter()
-        .zip(&rows)
-        .find(|(_, (o, _))| !o.is_solved());
+    // Next: the first exercise you have started and not solved yet, else the first not started.
+    let unsolved = || {
+        EXERCISES
+            .iter()
+            .zip(&rows)
+            .filter(|(_, (o, _))| !o.is_solved())
+    };
+    let next = unsolved()
+        .find(|(_, (o, _))| *o != Outcome::NotStarted)
+        .or_else(|| unsolved().next());
     match next {
         Some((exercise, (outcome, _))) => print_next(attempts, exercise, outcome),
         None => println!("Every exercise is solved. Well done!"),
@@ -388,8 +394,8 @@ fn check_changed(attempts: &Attempts, exercises: &[&'static Exercise]) -> Result
     let (built, report) = attempts.build(&all, exercises, &notes)?;
     if !report.compiled_others.is_empty() {
         eprintln!(
-            "note: cargo also compiled {} libraries for the attempts ({}): a first build; later \
-             ones reuse them",
+            "note: cargo also compiled {} crates for the attempts' programs ({}): they are compiled \
+             once for them, the first time or after they change, and reused after that",
             report.compiled_others.len(),
             report.compiled_others.join(", ")
         );
