@@ -106,9 +106,11 @@ fn main() {
         Vec::new()
     };
     // Watch only what registers exercises: cargo scans a watched directory recursively, so a new
-    // exercise, a new wrong attempt or an edited `exercise.toml` re-runs this script. The attempts
-    // folder is deliberately not watched (edits inside `.rs` files are tracked by rustc itself).
-    println!("cargo::rerun-if-changed={}", crate_dir.display());
+    // exercise, a new wrong attempt or an edited `exercise.toml` re-runs this script (edits inside
+    // `.rs` files are tracked by rustc itself). The crate's folder as a whole is deliberately not
+    // watched: it holds `attempts/`, and a re-run would rebuild the checker at every edit of an
+    // attempt. The price: a new *chapter* folder is noticed only once this script runs again
+    // (`touch exercises/build.rs`); `tests/checker.rs` says so when it finds one unregistered.
     for chapter_dir in chapter_dirs(&crate_dir) {
         println!("cargo::rerun-if-changed={}", chapter_dir.display());
     }

@@ -24,8 +24,8 @@
 //!   may be deadlocked" instead of a frozen terminal. The child also contains a panic, an abort or a
 //!   stack overflow in the attempt. See [`runner`].
 //! - **A result is remembered** (see [`cache`]) under everything that decides it: the attempt's
-//!   text, the checks, the deadline and the build of the checker. The status of sixteen exercises
-//!   is then read from disk in a fraction of a second, and only what changed is checked again.
+//!   text, the checks, the deadline and the build of the checker. The status of every exercise is
+//!   then read from disk in a fraction of a second, and only what changed is checked again.
 
 #![forbid(unsafe_code)]
 

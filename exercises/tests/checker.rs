@@ -448,7 +448,8 @@ fn every_exercise_folder_is_registered() {
     assert_eq!(
         on_disk(root),
         registered,
-        "exercise folders and registered exercises differ"
+        "exercise folders and registered exercises differ (a new chapter folder is registered \
+         once build.rs runs again: `touch exercises/build.rs`)"
     );
     let fixtures: BTreeSet<String> = FIXTURES.iter().map(Exercise::id).collect();
     assert_eq!(
