@@ -28,6 +28,13 @@
 //! (`<target>/exercises/attempts/`, one member `folder-<tag>/` per attempts folder); after it,
 //! a changed attempt costs its own compile and link, a few seconds.
 //!
+//! One more thing decides what cargo can reuse: features are unified over the packages a build
+//! selects. `cargo run -p exercises` selects this crate alone, as the attempts' build does, so the
+//! two agree. A checker built with the whole workspace (`cargo test --workspace`) was compiled with
+//! the features all the members ask for together; the first attempt build after that compiles the
+//! libraries it links once more in this crate's own feature set (minutes on a small machine), and
+//! reuses them from then on.
+//!
 //! **Cargo's build lock.** Only one cargo may build in a target directory at a time. `cargo run`
 //! gives up its lock when it starts the checker, and `cargo test` (since at least cargo 1.95) before
 //! it runs the tests, so the checker's own build never waits for itself. Another cargo building in
@@ -128,7 +135,10 @@ impl Attempts {
     /// The attempts in `dir`, built next to the checker `checker_exe` (same target directory, same
     /// profile; `<workspace>/target` in the dev profile if the checker is not in a target directory).
     pub fn new(dir: PathBuf, checker_exe: &Path) -> Attempts {
-        let dir = fs::canonicalize(&dir).unwrap_or(dir);
+        // Absolute, because the generated programs name the attempts by path.
+        let dir = fs::canonicalize(&dir)
+            .or_else(|_| std::path::absolute(&dir))
+            .unwrap_or(dir);
         let (target_dir, profile, cross_target) = build_place(checker_exe);
         let tag = format!(
             "{:08x}",
@@ -482,9 +492,10 @@ fn read_messages(stdout: impl Read) -> Messages {
             continue;
         };
         let target = message["target"]["name"].as_str().unwrap_or_default();
+        // `path+file:///.../folder-1a2b3c4d#exercise-attempts-1a2b3c4d@0.0.0`
         let ours = message["package_id"]
             .as_str()
-            .is_some_and(|id| id.contains(PACKAGE));
+            .is_some_and(|id| id.contains(&format!("#{PACKAGE}-")));
         match message["reason"].as_str() {
             Some("compiler-artifact") if ours => {
                 if let Some(executable) = message["executable"].as_str() {

@@ -322,8 +322,8 @@ fn status(attempts: &Attempts, exe: &Path) -> Result<ExitCode> {
     }
     if !changed.is_empty() {
         println!(
-            "Checking {} changed attempts (each built on its own, then run with its deadline)...",
-            changed.len()
+            "Checking {} (each built on its own, then run with its deadline)...",
+            plural(changed.len(), "changed attempt")
         );
         let to_check: Vec<&Exercise> = changed.iter().map(|(e, _)| *e).collect();
         let outcomes = check_changed(attempts, &to_check)?;
@@ -392,11 +392,16 @@ fn check_changed(attempts: &Attempts, exercises: &[&'static Exercise]) -> Result
     let all: Vec<&Exercise> = EXERCISES.iter().chain(FIXTURES).collect();
     let notes = |line: &str| eprintln!("note: {line}");
     let (built, report) = attempts.build(&all, exercises, &notes)?;
+    println!(
+        "Built {} in {:.1} s.",
+        plural(exercises.len(), "attempt"),
+        report.elapsed.as_secs_f64()
+    );
     if !report.compiled_others.is_empty() {
         eprintln!(
-            "note: cargo also compiled {} crates for the attempts' programs ({}): they are compiled \
-             once for them, the first time or after they change, and reused after that",
-            report.compiled_others.len(),
+            "note: cargo also compiled {} for the attempts' programs ({}): they are compiled once \
+             for them, the first time or after they change, and reused after that",
+            plural(report.compiled_others.len(), "crate"),
             report.compiled_others.join(", ")
         );
     }
@@ -428,6 +433,14 @@ fn check_changed(attempts: &Attempts, exercises: &[&'static Exercise]) -> Result
         .into_iter()
         .map(|outcome| outcome.expect("every job ran"))
         .collect()
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 fn run_built(exercise: &Exercise, built: &Built) -> Result<Outcome> {
