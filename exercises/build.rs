@@ -1,27 +1,41 @@
 //! Registers the exercises: every folder `exercises/chN/NN_slug/` becomes a module of the crate.
 //!
 //! The folder *is* the registration, so adding an exercise never means editing a list that can drift
-//! out of date. For each folder this script checks `exercise.toml` and the four other files, then
-//! writes (into `OUT_DIR/exercises.rs`, included by `src/lib.rs`) one module with three variants:
+//! out of date. For each folder this script checks `exercise.toml` and the other files, then writes
+//! (into `OUT_DIR/exercises.rs`, included by `src/lib.rs`) one module with a variant per committed
+//! piece of code:
 //!
 //! - `stub`: the committed `stub.rs`, which must fail its checks;
 //! - `solution`: the reference `solution.rs`, which must pass them;
-//! - `attempt`: the reader's `attempts/chN_NN_slug.rs` if it exists, else the stub again.
+//! - `wrong_*`: each committed wrong attempt (`wrong_*.rs`, a realistic mistake), which must fail.
 //!
 //! Each variant is `pub mod imp` (the code under test, by `#[path]`) plus `pub mod check` (the shared
-//! `check.rs`, which calls `super::imp`), so one set of checks is compiled against all three.
+//! `check.rs`, which calls `super::imp`), so one set of checks is compiled against all of them.
+//!
+//! **The reader's attempts are not compiled here**, nor watched: an attempt that does not compile
+//! must never break the build of this crate, of the workspace, or the check of another exercise.
+//! The checker builds each attempt on its own, in a package it generates (see `src/attempts.rs`);
+//! for that it needs a few facts from the workspace's manifests, which this script also writes
+//! (`OUT_DIR/workspace_facts.rs`, see `build/manifest.rs`).
+//!
+//! Folders under `tests/fixtures/chN/` are registered the same way but listed apart (`FIXTURES`):
+//! they exist for the machinery's own tests (an async exercise, for one) and readers never see them.
 //!
 //! A mistake in a folder stops the build with a message that names the folder and the problem: a
 //! half-registered exercise would otherwise be skipped silently by the tests that prove it works.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The files every exercise folder must contain, besides `exercise.toml`.
+#[path = "build/generate.rs"]
+mod generate;
+#[path = "build/manifest.rs"]
+mod manifest;
+
+/// The files every exercise folder must contain, besides `exercise.toml` and its wrong attempts.
 const REQUIRED_FILES: [&str; 4] = ["stub.rs", "solution.rs", "check.rs", "hint.md"];
 
 /// Upper bound for `deadline_secs`: a check that needs longer is too slow for a reader to iterate on.
@@ -36,6 +50,23 @@ struct ExerciseToml {
     deadline_secs: u64,
 }
 
+/// How a committed wrong attempt is expected to fail, from its `//! Fails:` line.
+#[derive(Clone, Copy)]
+enum FailsBy {
+    Panic,
+    Deadline,
+}
+
+/// One committed wrong attempt, `wrong_<slug>.rs`.
+struct WrongAttempt {
+    /// The file stem, `wrong_one_lock_at_a_time`, which is also its module name.
+    name: String,
+    /// The first line of its `//!` header, without the `# `.
+    title: String,
+    fails_by: FailsBy,
+    path: PathBuf,
+}
+
 /// One exercise folder, checked.
 struct Found {
     chapter: u32,
@@ -43,9 +74,12 @@ struct Found {
     /// The folder's name, `NN_slug`.
     name: String,
     folder: PathBuf,
+    /// The folder relative to the workspace root, `exercises/ch1/01_thread_result`.
+    relative_folder: String,
     config: ExerciseToml,
-    /// The reader's attempt, if one exists.
-    attempt: Option<PathBuf>,
+    /// Whether `check.rs` declares `pub async fn check()`.
+    is_async: bool,
+    wrongs: Vec<WrongAttempt>,
 }
 
 impl Found {
@@ -56,30 +90,66 @@ impl Found {
 }
 
 fn main() {
-    let root = PathBuf::from(
+    let crate_dir = PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
     );
-    // Watch the whole crate folder: cargo scans a watched directory recursively, so a new exercise
-    // folder, a new chapter folder, an edited `exercise.toml` and an attempt that appears or is
-    // deleted all re-run this script. (Edits inside `.rs` files are tracked by rustc itself.)
-    println!("cargo::rerun-if-changed={}", root.display());
+    let workspace = crate_dir
+        .parent()
+        .expect("the exercises crate lives inside the workspace")
+        .to_path_buf();
+    let fixtures_dir = crate_dir.join("tests/fixtures");
 
-    let exercises = find_exercises(&root);
-    let generated = generate(&exercises);
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("exercises.rs");
-    fs::write(&out, generated).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    let exercises = find_exercises(&workspace, &crate_dir);
+    let fixtures = if fixtures_dir.is_dir() {
+        find_exercises(&workspace, &fixtures_dir)
+    } else {
+        Vec::new()
+    };
+    // Watch only what registers exercises: cargo scans a watched directory recursively, so a new
+    // exercise, a new wrong attempt or an edited `exercise.toml` re-runs this script (edits inside
+    // `.rs` files are tracked by rustc itself). The crate's folder as a whole is deliberately not
+    // watched: it holds `attempts/`, and a re-run would rebuild the checker at every edit of an
+    // attempt. The price: a new *chapter* folder is noticed only once this script runs again
+    // (`touch exercises/build.rs`); `tests/checker.rs` says so when it finds one unregistered.
+    for chapter_dir in chapter_dirs(&crate_dir) {
+        println!("cargo::rerun-if-changed={}", chapter_dir.display());
+    }
+    println!("cargo::rerun-if-changed={}", fixtures_dir.display());
+
+    // The checker builds attempts for the target it was built for (see src/attempts.rs).
+    let triple = std::env::var("TARGET").expect("cargo sets TARGET");
+    println!("cargo::rustc-env=EXERCISES_TARGET_TRIPLE={triple}");
+
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    write(
+        &out_dir.join("exercises.rs"),
+        &generate::registry(&exercises, &fixtures),
+    );
+    write(
+        &out_dir.join("workspace_facts.rs"),
+        &manifest::workspace_facts(&workspace),
+    );
 }
 
-/// Every `chN/NN_slug/` folder, validated, sorted by chapter then number.
-fn find_exercises(root: &Path) -> Vec<Found> {
+fn write(path: &Path, text: &str) {
+    fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// The `chN` folders directly inside `dir`.
+fn chapter_dirs(dir: &Path) -> Vec<PathBuf> {
+    sorted_dirs(dir)
+        .into_iter()
+        .filter(|d| chapter_number(d).is_some())
+        .collect()
+}
+
+/// Every `chN/NN_slug/` folder under `root`, validated, sorted by chapter then number.
+fn find_exercises(workspace: &Path, root: &Path) -> Vec<Found> {
     let mut found = BTreeMap::new();
-    for chapter_dir in sorted_dirs(root) {
-        let Some(chapter) = chapter_number(&chapter_dir) else {
-            continue;
-        };
+    for chapter_dir in chapter_dirs(root) {
+        let chapter = chapter_number(&chapter_dir).expect("filtered by chapter_dirs");
         for folder in sorted_dirs(&chapter_dir) {
-            let exercise = read_exercise(root, chapter, &folder);
+            let exercise = read_exercise(workspace, chapter, &folder);
             let key = (exercise.chapter, exercise.number);
             if let Some(other) = found.insert(key, exercise) {
                 fail(
@@ -97,18 +167,21 @@ fn find_exercises(root: &Path) -> Vec<Found> {
 
 /// The subdirectories of `dir`, sorted by name (an unreadable directory stops the build).
 fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = entries(dir).into_iter().filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    dirs
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
     let entries =
         fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-    let mut dirs: Vec<PathBuf> = entries
+    entries
         .map(|entry| {
             entry
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
                 .path()
         })
-        .filter(|path| path.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
+        .collect()
 }
 
 /// `ch12` → `Some(12)`; any other folder name (`src`, `tests`, `attempts`) → `None`.
@@ -122,11 +195,10 @@ fn chapter_number(dir: &Path) -> Option<u32> {
 }
 
 /// Reads and validates one exercise folder; any problem stops the build with a clear message.
-fn read_exercise(root: &Path, chapter: u32, folder: &Path) -> Found {
+fn read_exercise(workspace: &Path, chapter: u32, folder: &Path) -> Found {
     let name = utf8_name(folder);
     let number = parse_folder_name(&name).unwrap_or_else(|problem| fail(folder, &problem));
-    let toml_path = folder.join("exercise.toml");
-    let text = fs::read_to_string(&toml_path).unwrap_or_else(|e| {
+    let text = fs::read_to_string(folder.join("exercise.toml")).unwrap_or_else(|e| {
         fail(
             folder,
             &format!("cannot read exercise.toml ({e}); every exercise needs one"),
@@ -140,24 +212,122 @@ fn read_exercise(root: &Path, chapter: u32, folder: &Path) -> Found {
             fail(
                 folder,
                 &format!(
-                    "{file} is missing (an exercise needs {})",
+                    "{file} is missing (an exercise needs {}, and at least one wrong_*.rs)",
                     REQUIRED_FILES.join(", ")
                 ),
             );
         }
     }
-    if fs::read_to_string(folder.join("hint.md")).is_ok_and(|hint| hint.trim().is_empty()) {
+    if read(folder, "hint.md").trim().is_empty() {
         fail(folder, "hint.md is empty");
     }
-    let attempt = root.join("attempts").join(format!("ch{chapter}_{name}.rs"));
-    let attempt = attempt.is_file().then_some(attempt);
+    let is_async = check_is_async(folder, &read(folder, "check.rs"));
+    let wrongs = wrong_attempts(folder);
+    let relative_folder = folder
+        .strip_prefix(workspace)
+        .unwrap_or(folder)
+        .to_str()
+        .unwrap_or_else(|| fail(folder, "the path is not valid UTF-8"))
+        .to_owned();
     Found {
         chapter,
         number,
         name,
         folder: folder.to_path_buf(),
+        relative_folder,
         config,
-        attempt,
+        is_async,
+        wrongs,
+    }
+}
+
+fn read(folder: &Path, file: &str) -> String {
+    fs::read_to_string(folder.join(file))
+        .unwrap_or_else(|e| fail(folder, &format!("cannot read {file}: {e}")))
+}
+
+/// Whether `check.rs` declares `pub async fn check()` (run on a tokio runtime) or `pub fn check()`.
+fn check_is_async(folder: &Path, check: &str) -> bool {
+    let declares = |signature: &str| check.lines().any(|line| line.trim_start() == signature);
+    match (
+        declares("pub fn check() {"),
+        declares("pub async fn check() {"),
+    ) {
+        (true, false) => false,
+        (false, true) => true,
+        _ => fail(
+            folder,
+            "check.rs must declare exactly one `pub fn check() {` or `pub async fn check() {` \
+             (on a line of its own)",
+        ),
+    }
+}
+
+/// The folder's `wrong_*.rs` files, each with its title and its `//! Fails:` line; at least one.
+fn wrong_attempts(folder: &Path) -> Vec<WrongAttempt> {
+    let mut wrongs: Vec<WrongAttempt> = entries(folder)
+        .into_iter()
+        .filter(|path| path.is_file())
+        .filter_map(|path| {
+            let stem = path.file_stem()?.to_str()?.to_owned();
+            let is_wrong = stem.starts_with("wrong_") && path.extension()? == "rs";
+            is_wrong.then(|| read_wrong_attempt(folder, stem, path.clone()))
+        })
+        .collect();
+    if wrongs.is_empty() {
+        fail(
+            folder,
+            "there is no wrong attempt: add at least one `wrong_<mistake>.rs`, a realistic \
+             mistake that the checks must reject",
+        );
+    }
+    wrongs.sort_by(|a, b| a.name.cmp(&b.name));
+    wrongs
+}
+
+fn read_wrong_attempt(folder: &Path, name: String, path: PathBuf) -> WrongAttempt {
+    let file = format!("{name}.rs");
+    let slug_ok = name["wrong_".len()..]
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if name.len() == "wrong_".len() || !slug_ok {
+        fail(
+            folder,
+            &format!("{file}: a wrong attempt is named `wrong_<slug>.rs`, the slug in a-z, 0-9, _"),
+        );
+    }
+    let text = read(folder, &file);
+    let title = text
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("//! # "))
+        .unwrap_or_else(|| {
+            fail(
+                folder,
+                &format!("{file} must start with a `//! # ` title naming the mistake"),
+            )
+        })
+        .to_owned();
+    let fails: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("//! Fails: "))
+        .collect();
+    let fails_by = match fails.as_slice() {
+        [how] if how.starts_with("by a panic") => FailsBy::Panic,
+        [how] if how.starts_with("at the deadline") => FailsBy::Deadline,
+        _ => fail(
+            folder,
+            &format!(
+                "{file} needs exactly one line `//! Fails: by a panic ...` or \
+                 `//! Fails: at the deadline ...` saying how the checks reject it"
+            ),
+        ),
+    };
+    WrongAttempt {
+        name,
+        title,
+        fails_by,
+        path,
     }
 }
 
@@ -217,104 +387,4 @@ fn fail(folder: &Path, problem: &str) -> ! {
         "\n\nexercise folder {}: {problem}\n(see CONTRIBUTING.md, \"Adding an exercise\")\n",
         folder.display()
     )
-}
-
-/// A path as a Rust string literal (absolute, so `#[path]` and `include_str!` work from `OUT_DIR`).
-fn literal(path: &Path) -> String {
-    match path.to_str() {
-        Some(text) => format!("{text:?}"),
-        None => panic!(
-            "the path {} is not valid UTF-8; move the workspace to a UTF-8 path",
-            path.display()
-        ),
-    }
-}
-
-/// The generated source: the modules, then the `EXERCISES` table that points into them.
-fn generate(exercises: &[Found]) -> String {
-    let mut out = String::from(
-        "// Generated by exercises/build.rs from the exercise folders. Do not edit.\n\n",
-    );
-    for exercise in exercises {
-        write_modules(&mut out, exercise);
-    }
-    out.push_str("/// Every exercise, in order (chapter, then number).\npub static EXERCISES: &[crate::Exercise] = &[\n");
-    for exercise in exercises {
-        write_entry(&mut out, exercise);
-    }
-    out.push_str("];\n");
-    out
-}
-
-fn write_modules(out: &mut String, exercise: &Found) {
-    let stub = exercise.folder.join("stub.rs");
-    let solution = exercise.folder.join("solution.rs");
-    let attempt = exercise.attempt.clone().unwrap_or_else(|| stub.clone());
-    let check = exercise.folder.join("check.rs");
-    let title = &exercise.config.title;
-    writeln!(
-        out,
-        "/// Exercise ch{}/{}: {title}.\npub mod {} {{",
-        exercise.chapter,
-        exercise.name,
-        exercise.module()
-    )
-    .unwrap();
-    // A stub, and an attempt in progress, may leave parameters unused and code unreachable (`todo!()`);
-    // those warnings would only be noise, so they are allowed there and nowhere else.
-    let variants = [
-        (
-            "stub",
-            "the committed stub (it must fail the checks)",
-            &stub,
-            true,
-        ),
-        (
-            "solution",
-            "the reference solution (it must pass the checks)",
-            &solution,
-            false,
-        ),
-        (
-            "attempt",
-            "the reader's attempt (the stub until the reader has one)",
-            &attempt,
-            true,
-        ),
-    ];
-    for (variant, what, imp, unfinished) in variants {
-        let allow = if unfinished {
-            "        #[allow(unused)]\n"
-        } else {
-            ""
-        };
-        writeln!(
-            out,
-            "    /// The checks compiled against {what}.\n    pub mod {variant} {{\n        /// The code under test: {what}.\n{allow}        #[path = {}]\n        pub mod imp;\n        /// The checks, shared by every variant.\n        #[path = {}]\n        pub mod check;\n    }}",
-            literal(imp),
-            literal(&check),
-        )
-        .unwrap();
-    }
-    out.push_str("}\n\n");
-}
-
-fn write_entry(out: &mut String, exercise: &Found) {
-    let module = exercise.module();
-    let attempt_source = match &exercise.attempt {
-        Some(path) => format!("Some(include_str!({}))", literal(path)),
-        None => "None".to_owned(),
-    };
-    writeln!(
-        out,
-        "    crate::Exercise {{\n        chapter: {},\n        number: {},\n        name: {:?},\n        title: {:?},\n        deadline_secs: {},\n        hint: include_str!({}),\n        stub_source: include_str!({}),\n        attempt_source: {attempt_source},\n        checks: crate::Checks {{ stub: {module}::stub::check::check, solution: {module}::solution::check::check, attempt: {module}::attempt::check::check }},\n    }},",
-        exercise.chapter,
-        exercise.number,
-        exercise.name,
-        exercise.config.title,
-        exercise.config.deadline_secs,
-        literal(&exercise.folder.join("hint.md")),
-        literal(&exercise.folder.join("stub.rs")),
-    )
-    .unwrap();
 }

@@ -1,46 +1,51 @@
-//! The exercises, and what the checker needs to run them.
+//! The exercises, and what the checker needs to build and run them.
 //!
 //! An exercise is a folder `exercises/chN/NN_slug/` holding a task (`stub.rs`), a reference answer
-//! (`solution.rs`), one set of checks for both (`check.rs`), a hint (`hint.md`) and its settings
-//! (`exercise.toml`: title, chapter, deadline). `build.rs` turns every folder into a module with three
-//! variants, `stub`, `solution` and `attempt`, each compiling the same `check.rs` against different
-//! code, and lists them all in [`EXERCISES`].
+//! (`solution.rs`), one set of checks for both (`check.rs`), a hint (`hint.md`), its settings
+//! (`exercise.toml`: title, chapter, deadline) and at least one committed wrong attempt
+//! (`wrong_*.rs`, a realistic mistake). `build.rs` turns every folder into a module with a variant
+//! per committed file, each compiling the same `check.rs` against different code, and lists them all
+//! in [`EXERCISES`].
 //!
-//! Three decisions shape the crate:
+//! Four decisions shape the crate:
 //!
 //! - **The committed stub stays a stub.** A reader edits a copy in `exercises/attempts/` (the checker
 //!   makes it; git ignores it). The stub is then always the task as written, and the workspace tests
-//!   can prove that every stub *fails* its checks next to every solution that passes them: a check
-//!   that a stub passes would be a check that proves nothing.
+//!   can prove that every stub and every wrong attempt *fails* its checks next to every solution that
+//!   passes them: a check that a wrong answer passes would be a check that proves nothing.
+//! - **An attempt is compiled on its own, and only by the checker.** Nothing in this crate includes
+//!   `exercises/attempts/`, so an attempt that does not compile cannot break the workspace's build
+//!   or the check of another exercise. The checker builds each attempt as a small program of its own
+//!   (see [`attempts`]), reusing the libraries already compiled for the checker.
 //! - **Every check runs in a child process.** A concurrency exercise that goes wrong tends to hang
 //!   (a lock never released, a channel never closed), not to crash. A thread that is stuck cannot be
 //!   stopped from outside in Rust, or in any language with real OS threads; a process can be killed.
-//!   So the checker re-executes itself (`exercises __run <id> <variant>`) and kills that child at the
-//!   exercise's deadline: the reader gets "it may be deadlocked" instead of a frozen terminal. The
-//!   child also contains a panic, an abort or a stack overflow in the attempt. See [`runner`].
-//! - **Deadlines are per exercise**, set in `exercise.toml`, short enough that a deadlocked attempt
-//!   is reported quickly and long enough for a slow debug build to finish the real work.
-//!
-//! A consequence of compiling the attempt into the crate: while an attempt does not compile, neither
-//! does the checker, and cargo shows the compiler's errors. That is the first check.
+//!   So a check runs in a process of its own, killed at the exercise's deadline: the reader gets "it
+//!   may be deadlocked" instead of a frozen terminal. The child also contains a panic, an abort or a
+//!   stack overflow in the attempt. See [`runner`].
+//! - **A result is remembered** (see [`cache`]) under everything that decides it: the attempt's
+//!   text, the checks, the deadline and the build of the checker. The status of every exercise is
+//!   then read from disk in a fraction of a second, and only what changed is checked again.
 
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 
+pub mod attempts;
+pub mod cache;
 pub mod runner;
+pub mod runtime;
+pub mod support;
 
 /// The generated modules, one per exercise folder (see `build.rs`).
 ///
-/// Loading `check.rs` once per variant (and the stub twice while there is no attempt) is the point,
-/// so clippy's `duplicate_mod` does not apply here.
+/// Loading `check.rs` once per variant is the point, so clippy's `duplicate_mod` does not apply.
 #[allow(clippy::duplicate_mod)]
 pub mod catalog {
     include!(concat!(env!("OUT_DIR"), "/exercises.rs"));
 }
 
-pub use catalog::EXERCISES;
+pub use catalog::{EXERCISES, FIXTURES};
 
 /// One exercise, as registered by its folder.
 #[derive(Debug)]
@@ -53,65 +58,55 @@ pub struct Exercise {
     pub name: &'static str,
     /// The title, from `exercise.toml`.
     pub title: &'static str,
+    /// The folder, relative to the workspace root (`exercises/ch1/01_thread_result`).
+    pub folder: &'static str,
     /// How long the checks may run before the attempt counts as deadlocked.
     pub deadline_secs: u64,
+    /// Whether `check.rs` declares `pub async fn check()`, run on a tokio runtime.
+    pub is_async: bool,
     /// The contents of `hint.md`.
     pub hint: &'static str,
     /// The contents of `stub.rs` (copied to start an attempt).
     pub stub_source: &'static str,
-    /// The attempt compiled into this build, or `None` when there was none and the stub stood in.
-    pub attempt_source: Option<&'static str>,
-    /// The check function of each variant.
-    pub checks: Checks,
-}
-
-/// The `check()` of one exercise, compiled against each variant of the code under test.
-#[derive(Debug, Clone, Copy)]
-pub struct Checks {
-    /// Against `stub.rs`.
+    /// The checks compiled against `stub.rs`.
     pub stub: fn(),
-    /// Against `solution.rs`.
+    /// The checks compiled against `solution.rs`.
     pub solution: fn(),
-    /// Against the reader's attempt (or the stub, when there is no attempt).
-    pub attempt: fn(),
+    /// The committed wrong attempts, each with its checks.
+    pub wrongs: &'static [Wrong],
 }
 
-/// Which code a check runs against.
+/// A committed wrong attempt: a realistic mistake that the checks must reject.
+#[derive(Debug)]
+pub struct Wrong {
+    /// The file stem, `wrong_one_lock_at_a_time`.
+    pub name: &'static str,
+    /// The mistake, from the first line of its `//!` header.
+    pub title: &'static str,
+    /// How the checks reject it, from its `//! Fails:` line.
+    pub fails_by: FailsBy,
+    /// The checks compiled against it.
+    pub run: fn(),
+}
+
+/// How a wrong attempt is expected to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailsBy {
+    /// An assertion (or the code under test) panics.
+    Panic,
+    /// It never finishes and the checker kills it at the deadline.
+    Deadline,
+}
+
+/// Which committed code a check runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
     /// The committed stub.
     Stub,
     /// The reference solution.
     Solution,
-    /// The reader's attempt.
-    Attempt,
-}
-
-impl Variant {
-    /// All variants, in the order the tests mention them.
-    pub const ALL: [Variant; 3] = [Variant::Stub, Variant::Solution, Variant::Attempt];
-
-    /// The name used on the command line (`stub`, `solution`, `attempt`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Variant::Stub => "stub",
-            Variant::Solution => "solution",
-            Variant::Attempt => "attempt",
-        }
-    }
-
-    /// Parses a name produced by [`Variant::as_str`].
-    pub fn parse(text: &str) -> Option<Variant> {
-        Variant::ALL
-            .into_iter()
-            .find(|variant| variant.as_str() == text)
-    }
-}
-
-impl fmt::Display for Variant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+    /// The wrong attempt at this index of [`Exercise::wrongs`].
+    Wrong(usize),
 }
 
 impl Exercise {
@@ -125,28 +120,9 @@ impl Exercise {
         format!("ch{}/{:02}", self.chapter, self.number)
     }
 
-    /// The exercise's folder, relative to the workspace root.
-    pub fn folder(&self) -> String {
-        format!("exercises/ch{}/{}", self.chapter, self.name)
-    }
-
-    /// The reader's attempt, relative to the workspace root.
-    pub fn attempt_file(&self) -> String {
-        format!("exercises/attempts/ch{}_{}.rs", self.chapter, self.name)
-    }
-
-    /// The reader's attempt, as an absolute path.
-    pub fn attempt_path(&self) -> PathBuf {
-        workspace_root().join(self.attempt_file())
-    }
-
-    /// The check function compiled against `variant`.
-    pub fn check_fn(&self, variant: Variant) -> fn() {
-        match variant {
-            Variant::Stub => self.checks.stub,
-            Variant::Solution => self.checks.solution,
-            Variant::Attempt => self.checks.attempt,
-        }
+    /// The module name, also the attempt's file stem: `ch1_01_thread_result`.
+    pub fn module(&self) -> String {
+        format!("ch{}_{}", self.chapter, self.name)
     }
 
     /// The deadline as a [`std::time::Duration`].
@@ -154,21 +130,45 @@ impl Exercise {
         std::time::Duration::from_secs(self.deadline_secs)
     }
 
-    /// Whether the attempt file on disk is what this build compiled (so a result is not stale).
-    ///
-    /// A missing file counts as current when the build had none either (the stub stood in).
-    pub fn attempt_is_current(&self) -> bool {
-        match std::fs::read_to_string(self.attempt_path()) {
-            Ok(on_disk) => on_disk == self.attempt_source.unwrap_or(self.stub_source),
-            Err(_) => self.attempt_source.is_none(),
+    /// Every committed variant: the stub, the solution, then each wrong attempt.
+    pub fn variants(&self) -> impl Iterator<Item = Variant> {
+        [Variant::Stub, Variant::Solution]
+            .into_iter()
+            .chain((0..self.wrongs.len()).map(Variant::Wrong))
+    }
+
+    /// The name of `variant` on the command line: `stub`, `solution`, or the wrong attempt's stem.
+    pub fn variant_name(&self, variant: Variant) -> &'static str {
+        match variant {
+            Variant::Stub => "stub",
+            Variant::Solution => "solution",
+            Variant::Wrong(index) => self.wrongs[index].name,
         }
+    }
+
+    /// The variant called `name` (see [`Exercise::variant_name`]).
+    pub fn variant_named(&self, name: &str) -> Option<Variant> {
+        self.variants().find(|v| self.variant_name(*v) == name)
+    }
+
+    /// The checks compiled against `variant`.
+    pub fn check_fn(&self, variant: Variant) -> fn() {
+        match variant {
+            Variant::Stub => self.stub,
+            Variant::Solution => self.solution,
+            Variant::Wrong(index) => self.wrongs[index].run,
+        }
+    }
+
+    /// The file of `variant`, relative to the workspace root.
+    pub fn variant_file(&self, variant: Variant) -> String {
+        format!("{}/{}.rs", self.folder, self.variant_name(variant))
     }
 }
 
 /// The workspace root (the folder above this crate).
-pub fn workspace_root() -> &'static Path {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir)
+pub fn workspace_root() -> &'static std::path::Path {
+    std::path::Path::new(attempts::facts::WORKSPACE_ROOT)
 }
 
 /// An id that names no exercise, or more than one.
@@ -200,7 +200,7 @@ pub fn find(query: &str) -> Result<&'static Exercise, UnknownExercise> {
     find_in(EXERCISES, query)
 }
 
-/// [`find`] over any list of exercises (the tests use it with their own lists).
+/// [`find`] over any list of exercises ([`FIXTURES`], in the tests).
 pub fn find_in<'a>(
     exercises: &'a [Exercise],
     query: &str,
@@ -222,6 +222,7 @@ fn parse_id(query: &str) -> Option<(u32, u32, Option<&str>)> {
     let query = query.trim().trim_end_matches('/');
     let query = query.strip_prefix("./").unwrap_or(query);
     let query = query.strip_prefix("exercises/").unwrap_or(query);
+    let query = query.strip_prefix("tests/fixtures/").unwrap_or(query);
     let (chapter, exercise) = query.split_once('/')?;
     let chapter = chapter.strip_prefix("ch")?.parse().ok()?;
     let (number, slug) = match exercise.split_once('_') {
@@ -284,9 +285,32 @@ mod tests {
 
     #[test]
     fn variants_round_trip_through_their_names() {
-        for variant in Variant::ALL {
-            assert_eq!(Variant::parse(variant.as_str()), Some(variant));
+        for exercise in EXERCISES.iter().chain(FIXTURES) {
+            for variant in exercise.variants() {
+                let name = exercise.variant_name(variant);
+                assert_eq!(exercise.variant_named(name), Some(variant), "{name}");
+            }
+            assert_eq!(exercise.variant_named("stubb"), None);
         }
-        assert_eq!(Variant::parse("stubb"), None);
+    }
+
+    #[test]
+    fn nothing_compiled_into_the_crate_comes_from_the_attempts_folder() {
+        let generated = include_str!(concat!(env!("OUT_DIR"), "/exercises.rs"));
+        assert!(
+            !generated.contains("exercises/attempts"),
+            "the generated registry must not include the reader's attempts"
+        );
+    }
+
+    #[test]
+    fn fixtures_are_not_exercises() {
+        for fixture in FIXTURES {
+            assert!(
+                find(&fixture.short_id()).is_err(),
+                "the fixture {} must not be found among the reader's exercises",
+                fixture.id()
+            );
+        }
     }
 }

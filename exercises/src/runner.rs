@@ -3,13 +3,15 @@
 //! Why a child process: a check runs the reader's concurrent code, and concurrent code that is wrong
 //! often *hangs* rather than fails. Rust cannot stop a thread from outside (there is no safe way to
 //! kill a thread that holds a lock; the lock would stay held), but the operating system can kill a
-//! process and reclaim everything it held. So the parent ([`check_in_child`]) starts
-//! `exercises __run <id> <variant>`, and the child ([`run_here`]) runs the check and reports.
+//! process and reclaim everything it held. So the parent ([`run_check`]) starts a program whose only
+//! job is to run one check, and the child ([`run_here`]) runs it and reports. That program is the
+//! checker itself for the committed code (`exercises __run <id> <variant>`), and the attempt's own
+//! program for a reader's attempt (see [`crate::attempts`]); both speak the same protocol.
 //!
-//! The protocol between them is deliberately small: the child prints one last line on stdout,
-//! [`SOLVED_LINE`] or [`NOT_SOLVED_LINE`], and exits 0 or 1. Anything else (killed at the deadline,
-//! aborted, exited early without that line) is reported as what it is, never as "solved": an attempt
-//! that calls `std::process::exit(0)` does not pass.
+//! The protocol is deliberately small: the child prints one last line on stdout, [`SOLVED_LINE`] or
+//! [`NOT_SOLVED_LINE`], and exits 0 or 1. Anything else (killed at the deadline, aborted, exited
+//! early without that line) is reported as what it is, never as "solved": an attempt that calls
+//! `std::process::exit(0)` does not pass.
 //!
 //! Why polling: std's `Child` has no "wait with a timeout", and killing a child that another thread is
 //! blocked in `wait()` on would race with the reaping of its process id. [`run_with_deadline`] polls
@@ -27,6 +29,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{Exercise, Variant, workspace_root};
+
+/// The hidden subcommand of the checker that runs one committed variant: `__run <id> <variant>`.
+pub const RUN_COMMAND: &str = "__run";
 
 /// The child's last stdout line when the check returned.
 pub const SOLVED_LINE: &str = "exercises: check returned: solved";
@@ -145,11 +150,13 @@ impl Capture {
     }
 }
 
-/// How a check ended.
-#[derive(Debug)]
+/// How a check ended (or why it did not run).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// `check()` returned: the exercise is solved.
     Solved,
+    /// The attempt is still the stub, byte for byte, so it was not run (every stub fails).
+    NotStarted,
     /// `check()` panicked; `output` holds the panic message(s) and anything printed.
     Failed {
         /// What the child printed (trimmed to the last [`MAX_SHOWN_LINES`] lines).
@@ -164,10 +171,15 @@ pub enum Outcome {
     },
     /// The child ended some other way: aborted, killed by a signal, or exited without reporting.
     Crashed {
-        /// How it ended.
-        status: ExitStatus,
+        /// How it ended (`signal: 6 (SIGABRT)`, `exit status: 0`).
+        how: String,
         /// What it printed.
         output: String,
+    },
+    /// The attempt's program did not compile; nothing ran.
+    DoesNotCompile {
+        /// The compiler's errors, with paths relative to the workspace.
+        errors: String,
     },
 }
 
@@ -181,6 +193,7 @@ impl Outcome {
     pub fn summary(&self) -> String {
         match self {
             Outcome::Solved => "solved".to_owned(),
+            Outcome::NotStarted => "not started".to_owned(),
             Outcome::Failed { output } if output.contains("not yet implemented") => {
                 "not yet: todo!() reached".to_owned()
             }
@@ -188,7 +201,8 @@ impl Outcome {
             Outcome::TimedOut { deadline_secs, .. } => {
                 format!("not yet: did not finish within {deadline_secs} s")
             }
-            Outcome::Crashed { status, .. } => format!("not yet: crashed ({status})"),
+            Outcome::Crashed { how, .. } => format!("not yet: crashed ({how})"),
+            Outcome::DoesNotCompile { .. } => "not yet: does not compile".to_owned(),
         }
     }
 
@@ -196,6 +210,16 @@ impl Outcome {
     pub fn explain(&self) -> String {
         let (headline, output) = match self {
             Outcome::Solved => return "solved: every check passed".to_owned(),
+            Outcome::NotStarted => {
+                return "not started: the attempt is still the stub; its header says what to do"
+                    .to_owned();
+            }
+            Outcome::DoesNotCompile { errors } => {
+                return format!(
+                    "does not compile, so nothing was run; the compiler says:\n\n{}",
+                    errors.trim_end()
+                );
+            }
             Outcome::Failed { output } => ("not solved yet: a check failed".to_owned(), output),
             Outcome::TimedOut {
                 deadline_secs,
@@ -208,9 +232,9 @@ impl Outcome {
                 ),
                 output,
             ),
-            Outcome::Crashed { status, output } => (
+            Outcome::Crashed { how, output } => (
                 format!(
-                    "the check process ended without reporting a result ({status}): it aborted, was killed, or exited early"
+                    "the check process ended without reporting a result ({how}): it aborted, was killed, or exited early"
                 ),
                 output,
             ),
@@ -223,23 +247,27 @@ impl Outcome {
     }
 }
 
-/// Runs `exercise`'s check against `variant` in a child process (`exe __run <id> <variant>`), and
-/// kills it after `deadline`.
+/// The command that runs `exercise`'s check against a committed `variant` in the checker `exe`.
 ///
 /// `exe` is the checker binary: `std::env::current_exe()` in the checker, `CARGO_BIN_EXE_exercises`
 /// in the tests.
+pub fn variant_command(exe: &Path, exercise: &Exercise, variant: Variant) -> Command {
+    let mut command = Command::new(exe);
+    command.args([RUN_COMMAND, &exercise.id(), exercise.variant_name(variant)]);
+    command
+}
+
+/// Runs a check program (see [`variant_command`], or an attempt's program), and kills it after
+/// `deadline`.
 ///
 /// # Errors
 ///
 /// When the child cannot be started or waited for.
-pub fn check_in_child(
-    exe: &Path,
-    exercise: &Exercise,
-    variant: Variant,
-    deadline: Duration,
-) -> io::Result<Outcome> {
-    let mut command = Command::new(exe);
-    command.args(["__run", &exercise.id(), variant.as_str()]);
+pub fn run_check(mut command: Command, deadline: Duration) -> io::Result<Outcome> {
+    // The check's own panics are printed by `run_here`'s hook, without a backtrace; a process the
+    // check starts (chapter 2) would print one for a panic it is meant to have, hiding the message
+    // that matters among the last lines shown.
+    command.env("RUST_BACKTRACE", "0");
     let captured = run_with_deadline(command, deadline)?;
     Ok(classify(captured, deadline))
 }
@@ -271,7 +299,10 @@ fn classify(captured: Captured, deadline: Duration) -> Outcome {
         Some(status) if status.code() == Some(1) && reported == NOT_SOLVED_LINE => {
             Outcome::Failed { output }
         }
-        Some(status) => Outcome::Crashed { status, output },
+        Some(status) => Outcome::Crashed {
+            how: status.to_string(),
+            output,
+        },
     }
 }
 
@@ -298,9 +329,9 @@ fn indent(text: &str) -> String {
 ///
 /// Panics anywhere in the check (or in a thread it started) are printed to stderr as
 /// `thread 'NAME' panicked at FILE:LINE:COL:` and the message, with paths relative to the workspace.
-pub fn run_here(exercise: &Exercise, variant: Variant) -> ExitCode {
+pub fn run_here(check: fn()) -> ExitCode {
     panic::set_hook(Box::new(print_panic));
-    let passed = panic::catch_unwind(exercise.check_fn(variant)).is_ok();
+    let passed = panic::catch_unwind(check).is_ok();
     let _ = io::stderr().flush();
     let mut stdout = io::stdout().lock();
     let line = if passed { SOLVED_LINE } else { NOT_SOLVED_LINE };

@@ -1,268 +1,109 @@
-//! Proves the exercises are sound and the checker behaves.
+//! Proves the exercises are sound: for every exercise, its solution passes its checks, its stub
+//! fails them, and every committed wrong attempt fails them the way its `//! Fails:` line says (by
+//! a panic, or by running into the deadline). A stub or a wrong attempt that passed would mean the
+//! checks prove nothing; a solution that failed would mean the exercise cannot be done.
 //!
-//! For every exercise: its solution passes its checks, its stub fails them (by a panic or by running
-//! into the deadline; both are reported), and it has a hint. A stub that passed would mean the checks
-//! prove nothing; a solution that failed would mean the exercise cannot be done.
+//! One trial per committed variant, so the usual test flags work (libtest-mimic):
 //!
-//! Each check runs as the checker runs it, in a child process (`exercises __run ID VARIANT`), killed
-//! after the exercise's deadline plus [`MARGIN`], at most two at a time. Then the checker's own
-//! promises: an unknown id is a clear error, and a deadlocked check is killed at its deadline with a
-//! message that says it may be deadlocked.
+//! ```text
+//! cargo test -p exercises --test exercises -- ch3/02          every variant of one exercise
+//! cargo test -p exercises --test exercises -- --list          the trials
+//! cargo test -p exercises --test exercises -- --skip stub     all but the stubs
+//! ```
+//!
+//! Each check runs as the checker runs it, in a child process (`exercises __run ID VARIANT`),
+//! killed at the exercise's deadline; a solution, and a wrong attempt that must fail by a panic,
+//! get [`MARGIN`] more, so that a slow machine does not turn a verdict into a timeout. Trials run
+//! two at a time by default (`--test-threads` changes it). The fixtures (exercises that only the
+//! machinery's tests use, like the async one) are checked the same way.
 
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
-use std::sync::Mutex;
-use std::thread;
 use std::time::Duration;
 
-use exercises::runner::{self, Captured, Outcome};
-use exercises::{EXERCISES, Exercise, Variant};
+use exercises::runner::{self, Outcome};
+use exercises::{EXERCISES, Exercise, FIXTURES, FailsBy, Variant};
+use libtest_mimic::{Arguments, Failed, Trial};
 
-/// Extra time on top of an exercise's own deadline: a loaded machine or a debug build may be slow,
-/// and the test must not call a correct solution deadlocked.
+/// Extra time on top of an exercise's own deadline for what must finish: a loaded machine or a
+/// debug build may be slow, and the test must not call a correct solution deadlocked.
 const MARGIN: Duration = Duration::from_secs(5);
-
-/// How many check processes run at once.
-const PARALLEL: usize = 2;
-
-/// The exercise whose stub deadlocks (its channel is never closed).
-const DEADLOCKING_STUB: &str = "ch1/02";
 
 fn checker() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_exercises"))
 }
 
-/// Runs `check_in_child` for every (exercise, variant) job, [`PARALLEL`] at a time.
-fn run_jobs(jobs: &[(&'static Exercise, Variant)]) -> Vec<(String, Variant, Outcome)> {
-    let queue = Mutex::new(jobs.iter());
-    let results = Mutex::new(Vec::new());
-    thread::scope(|scope| {
-        for _ in 0..PARALLEL {
-            scope.spawn(|| {
-                while let Some(&(exercise, variant)) = queue.lock().unwrap().next() {
-                    let outcome = runner::check_in_child(
-                        checker(),
-                        exercise,
-                        variant,
-                        exercise.deadline() + MARGIN,
-                    )
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "cannot run the checker for {} {variant}: {e}",
-                            exercise.id()
-                        )
-                    });
-                    results
-                        .lock()
-                        .unwrap()
-                        .push((exercise.id(), variant, outcome));
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|(id, variant, _)| (id.clone(), variant.as_str()));
-    results
-}
-
-#[test]
-fn every_solution_passes_and_every_stub_fails() {
-    assert!(!EXERCISES.is_empty(), "no exercises are registered");
-    let jobs: Vec<_> = EXERCISES
-        .iter()
-        .flat_map(|exercise| [(exercise, Variant::Solution), (exercise, Variant::Stub)])
-        .collect();
-    let mut problems = Vec::new();
-    for (id, variant, outcome) in run_jobs(&jobs) {
-        match (variant, &outcome) {
-            (Variant::Solution, Outcome::Solved) => println!("{id}: the solution passes"),
-            (Variant::Stub, Outcome::Failed { .. }) => {
-                println!("{id}: the stub fails its checks (a panic)")
-            }
-            (Variant::Stub, Outcome::TimedOut { .. }) => {
-                println!("{id}: the stub fails its checks (the deadline)")
-            }
-            (Variant::Solution, _) => problems.push(format!(
-                "{id}: the solution does not pass:\n{}",
-                outcome.explain()
-            )),
-            (Variant::Stub, Outcome::Solved) => {
-                problems.push(format!(
-                    "{id}: the stub PASSES its checks, so they prove nothing"
-                ));
-            }
-            (_, _) => problems.push(format!(
-                "{id} {variant}: unexpected outcome:\n{}",
-                outcome.explain()
-            )),
+fn main() {
+    let mut arguments = Arguments::from_args();
+    if arguments.test_threads.is_none() {
+        arguments.test_threads = Some(2);
+    }
+    let mut trials = Vec::new();
+    for exercise in EXERCISES.iter().chain(FIXTURES) {
+        trials.push(Trial::test(
+            format!("{}/has a title, a hint and a wrong attempt", exercise.id()),
+            move || complete(exercise),
+        ));
+        for variant in exercise.variants() {
+            let name = format!("{}/{}", exercise.id(), exercise.variant_name(variant));
+            trials.push(Trial::test(name, move || run_variant(exercise, variant)));
         }
     }
-    assert!(problems.is_empty(), "\n{}", problems.join("\n\n"));
+    libtest_mimic::run(&arguments, trials).exit();
 }
 
-#[test]
-fn every_exercise_has_a_hint_and_a_title() {
-    for exercise in EXERCISES {
-        assert!(
-            !exercise.hint.trim().is_empty(),
-            "{}: hint.md is empty",
-            exercise.folder()
-        );
-        assert!(
-            !exercise.title.trim().is_empty(),
-            "{}: the title is empty",
-            exercise.folder()
-        );
+fn complete(exercise: &Exercise) -> Result<(), Failed> {
+    let folder = exercise.folder;
+    if exercise.title.trim().is_empty() {
+        return Err(format!("{folder}: the title is empty").into());
+    }
+    if exercise.hint.trim().is_empty() {
+        return Err(format!("{folder}: hint.md is empty").into());
+    }
+    if exercise.wrongs.is_empty() {
+        return Err(format!("{folder}: no committed wrong attempt").into());
+    }
+    Ok(())
+}
+
+/// What a variant must do, and the deadline to give it.
+fn expectation(exercise: &Exercise, variant: Variant) -> (&'static str, Duration) {
+    let exact = exercise.deadline();
+    match variant {
+        Variant::Solution => ("pass", exact + MARGIN),
+        // A stub may fail either way; one that hangs is killed at its deadline, as for a reader.
+        Variant::Stub => ("fail", exact),
+        Variant::Wrong(index) => match exercise.wrongs[index].fails_by {
+            FailsBy::Panic => ("fail by a panic", exact + MARGIN),
+            FailsBy::Deadline => ("fail at the deadline", exact),
+        },
     }
 }
 
-/// Guards against a build that missed a new folder: what is on disk is exactly what is registered.
-#[test]
-fn every_exercise_folder_is_registered() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut on_disk = BTreeSet::new();
-    for chapter in std::fs::read_dir(root)
-        .expect("the crate folder is readable")
-        .flatten()
-    {
-        let chapter_name = chapter.file_name().to_string_lossy().into_owned();
-        if !chapter_name.starts_with("ch") || !chapter.path().is_dir() {
-            continue;
-        }
-        for folder in std::fs::read_dir(chapter.path())
-            .expect("a chapter folder is readable")
-            .flatten()
-        {
-            if folder.path().is_dir() {
-                on_disk.insert(format!(
-                    "{chapter_name}/{}",
-                    folder.file_name().to_string_lossy()
-                ));
-            }
-        }
-    }
-    let registered: BTreeSet<String> = EXERCISES.iter().map(Exercise::id).collect();
-    assert_eq!(
-        on_disk, registered,
-        "the exercise folders on disk and the registered exercises differ"
-    );
-}
-
-/// Runs the checker with `args`, failing the test if it has not finished within `deadline`.
-fn run_checker(args: &[&str], deadline: Duration) -> Captured {
-    let mut command = Command::new(checker());
-    command.args(args);
-    let captured = runner::run_with_deadline(command, deadline).expect("the checker starts");
-    assert!(
-        captured.status.is_some(),
-        "`exercises {}` did not finish within {deadline:?}",
-        args.join(" ")
-    );
-    captured
-}
-
-#[test]
-fn an_unknown_id_is_a_clear_error() {
-    for args in [
-        &["check", "ch99/01"][..],
-        &["hint", "ch1/99"],
-        &["check", "ch1/01_wrong_slug"],
-    ] {
-        let captured = run_checker(args, Duration::from_secs(30));
-        let status = captured.status.expect("checked by run_checker");
-        assert!(
-            !status.success(),
-            "`exercises {}` should fail, but exited with {status}",
-            args.join(" ")
-        );
-        assert!(
-            captured
-                .stderr
-                .contains(&format!("no exercise matches `{}`", args[1])),
-            "`exercises {}` should say that no exercise matches; stderr was:\n{}",
-            args.join(" "),
-            captured.stderr
-        );
-        assert!(
-            captured.stderr.contains("ch1/01"),
-            "the error should list the exercises:\n{}",
-            captured.stderr
-        );
-    }
-}
-
-#[test]
-fn an_unknown_command_is_a_clear_error() {
-    let captured = run_checker(&["frobnicate"], Duration::from_secs(30));
-    assert!(
-        !captured.status.expect("checked").success(),
-        "an unknown command must fail"
-    );
-    assert!(
-        captured.stderr.contains("I do not understand `frobnicate`"),
-        "stderr was:\n{}",
-        captured.stderr
-    );
-    assert!(
-        captured.stderr.contains("usage:"),
-        "the error should show the usage:\n{}",
-        captured.stderr
-    );
-}
-
-#[test]
-fn a_deadlocked_check_is_killed_at_its_deadline() {
-    let exercise = exercises::find(DEADLOCKING_STUB).expect("the deadlocking warm-up exists");
-    let captured = run_checker(
-        &["check", DEADLOCKING_STUB, "--stub"],
-        exercise.deadline() + MARGIN,
-    );
-    let status = captured.status.expect("checked by run_checker");
-    assert!(
-        !status.success(),
-        "a deadlocked check must not count as solved"
-    );
-    let expected = format!(
-        "did not finish within {} s: it may be deadlocked",
-        exercise.deadline_secs
-    );
-    assert!(
-        captured.stdout.contains(&expected),
-        "expected {expected:?} in the checker's output:\n{}",
-        captured.stdout
-    );
-    assert!(
-        captured.elapsed >= exercise.deadline(),
-        "the checker gave up after {:?}, before the {} s deadline",
-        captured.elapsed,
-        exercise.deadline_secs
-    );
-}
-
-#[test]
-fn hint_and_list_show_every_exercise() {
-    let listed = run_checker(&["list"], Duration::from_secs(30));
-    for exercise in EXERCISES {
-        assert!(
-            listed.stdout.contains(&exercise.short_id()),
-            "`list` misses {}:\n{}",
+fn run_variant(exercise: &Exercise, variant: Variant) -> Result<(), Failed> {
+    let (must, deadline) = expectation(exercise, variant);
+    let command = runner::variant_command(checker(), exercise, variant);
+    let outcome = runner::run_check(command, deadline).map_err(|e| {
+        format!(
+            "cannot run the checker for {} {}: {e}",
             exercise.id(),
-            listed.stdout
-        );
-        let hint = run_checker(&["hint", &exercise.short_id()], Duration::from_secs(30));
-        assert!(
-            hint.status.expect("checked").success(),
-            "`hint {}` failed:\n{}",
-            exercise.short_id(),
-            hint.stderr
-        );
-        let first_line = exercise.hint.lines().next().unwrap_or_default();
-        assert!(
-            hint.stdout.contains(first_line),
-            "`hint {}` does not show hint.md:\n{}",
-            exercise.short_id(),
-            hint.stdout
-        );
+            exercise.variant_name(variant)
+        )
+    })?;
+    let as_it_must = match (must, &outcome) {
+        ("pass", outcome) => outcome.is_solved(),
+        ("fail", Outcome::Failed { .. } | Outcome::TimedOut { .. }) => true,
+        ("fail by a panic", Outcome::Failed { .. }) => true,
+        ("fail at the deadline", Outcome::TimedOut { .. }) => true,
+        _ => false,
+    };
+    if as_it_must {
+        return Ok(());
     }
+    let file = exercise.variant_file(variant);
+    let verdict = if outcome.is_solved() {
+        "it PASSES the checks, so they do not catch it".to_owned()
+    } else {
+        format!("it did not: {}", outcome.explain())
+    };
+    Err(format!("{file} must {must}; {verdict}").into())
 }

@@ -41,6 +41,13 @@ fn overflow_is_a_panic_not_a_wrong_number() {
     for numbers in [vec![1 << 32], vec![(1 << 32) - 1, (1 << 32) - 1]] {
         let shown = format!("{numbers:?}");
         match imp::collect(imp::spawn_sum_of_squares(numbers)) {
+            // Rust's own overflow panics ("attempt to add with overflow") exist only where
+            // overflow checks are on, as in debug builds; a release build would wrap around.
+            Err(message) if message.starts_with("attempt to ") => panic!(
+                "for {shown} the thread panicked with the debug build's own overflow check \
+                 ({message:?}); a release build has none and would return a wrong number: use \
+                 checked arithmetic and panic with a message of your own"
+            ),
             Err(message) => assert!(
                 message.contains("overflow"),
                 "for {shown} the thread should panic with a message about overflow, but said {message:?}"

@@ -9,8 +9,9 @@
 //!
 //! 1. [`spawn_sum_of_squares`] starts a thread that owns `numbers` and returns the sum of their
 //!    squares. Python's integers never overflow; `u64` does, so use checked arithmetic and panic with
-//!    a message containing "overflow" when the sum does not fit (a release build would otherwise wrap
-//!    around silently and return a wrong number).
+//!    a message of your own containing "overflow" when the sum does not fit. (A debug build's own
+//!    "attempt to multiply with overflow" does not count: a release build has no such check, and
+//!    would wrap around silently and return a wrong number.)
 //! 2. [`collect`] waits for such a thread and returns `Ok(result)`, or `Err(message)` with the panic's
 //!    message when the thread panicked.
 //!

@@ -1,4 +1,4 @@
-//! # Exercise 2.1, solved: collect results from child processes
+//! # Exercise 2.1, solved: run jobs in child processes, all at once, and collect their results
 //!
 //! Two passes: the first starts every child (`spawn` returns as soon as the child is running), the
 //! second joins them in order. Collecting the first pass into a `Result<Vec<_>, _>` stops at the
@@ -7,24 +7,21 @@
 //! after one has failed: the results are gathered first, and only then is the first error returned.
 
 use multiprocessing::{Error, Process};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-/// The work one child does: counts the words of `text` and reports which process did it.
+/// Runs `work(job)` for every job, each in a child process of its own, all at the same time.
 ///
-/// Returns `(pid of the process that counted, number of words)`. Panics on an empty text.
-pub fn count_words(text: String) -> (u32, usize) {
-    assert!(!text.trim().is_empty(), "empty text: nothing to count");
-    (std::process::id(), text.split_whitespace().count())
-}
-
-/// Counts the words of every text, each in a child process of its own, all running at once.
-///
-/// Returns the `(pid, words)` answers in the order of `texts`, or the first error a child reported.
-pub fn count_in_processes(texts: Vec<String>) -> Result<Vec<(u32, usize)>, Error> {
-    let children = texts
+/// Returns the results in the order of `jobs`, or the first error (in that order) a child reported.
+pub fn run_in_processes<A, R>(jobs: Vec<A>, work: fn(A) -> R) -> Result<Vec<R>, Error>
+where
+    A: Serialize + DeserializeOwned,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    let children = jobs
         .into_iter()
-        .map(|text| Process::spawn(count_words, text))
+        .map(|job| Process::spawn(work, job))
         .collect::<Result<Vec<_>, _>>()?;
-    let results: Vec<Result<(u32, usize), Error>> =
-        children.into_iter().map(Process::join).collect();
+    let results: Vec<Result<R, Error>> = children.into_iter().map(Process::join).collect();
     results.into_iter().collect()
 }

@@ -55,6 +55,13 @@ fn an_exit_code_is_not_a_panic() {
         Ending::ExitedWith(3),
         "std::process::exit(3) is an exit, not a panic"
     );
+    let got = imp::classify(start(exit_with, 0));
+    assert_eq!(
+        got,
+        Ending::ExitedWith(0),
+        "std::process::exit(0) before returning a value is an exit with code 0 (only a negative \
+         exitcode means a signal)"
+    );
 }
 
 fn signals_are_told_apart() {

@@ -3,14 +3,11 @@
 //! Two ends of stream, both made by dropping senders:
 //!
 //! - The workers wait with `get()`, which returns `None` only when every `tasks` sender is gone
-//!   and the queue is drained, never merely because it is empty *now*. The parent drops its
-//!   `tasks` sender after the last number: that ends the workers' loops.
+//!   and the queue is drained, never merely because it is empty *now* or has been quiet for a
+//!   while. The parent drops its `tasks` sender after the last number: that ends the workers' loops.
 //! - The parent collects until the `results` stream ends. Each worker's `results` sender goes away
 //!   when its function returns; the parent's own one must go before it starts collecting, or the
 //!   stream waits for the parent itself. So the parent hands out clones and drops the original.
-
-use std::thread;
-use std::time::Duration;
 
 use multiprocessing::queue::{Receiver, Sender};
 use multiprocessing::{Error, Process, Queue};
@@ -25,12 +22,11 @@ pub fn worker((tasks, results): (Receiver<u64>, Sender<u64>)) -> u64 {
     done
 }
 
-/// Squares every number in `workers` processes (at least one); returns the squares, sorted, and
-/// how many numbers each worker did.
+/// Squares every number `source` yields in `workers` processes (at least one); returns the
+/// squares, sorted, and how many numbers each worker did.
 pub fn squares(
-    numbers: Vec<u64>,
+    source: impl IntoIterator<Item = u64>,
     workers: usize,
-    pace: Duration,
 ) -> Result<(Vec<u64>, Vec<u64>), Error> {
     let (tasks_tx, tasks_rx) = Queue::<u64>::unbounded()?;
     let (results_tx, results_rx) = Queue::<u64>::unbounded()?;
@@ -40,8 +36,7 @@ pub fn squares(
     drop(tasks_rx);
     drop(results_tx); // only the workers produce results
 
-    for n in numbers {
-        thread::sleep(pace); // the slow source
+    for n in source {
         tasks_tx.put(n)?;
     }
     drop(tasks_tx); // the end of the tasks: the workers' loops end once it is drained

@@ -4,18 +4,19 @@
 //! queue, `workers` child processes take numbers from it and put their squares on a `results`
 //! queue, and the parent collects the results. Every number must come back squared, exactly once.
 //!
-//! The numbers come from a slow source (the parent waits `pace` before each one), and this
-//! version has two bugs, both about the end of the stream:
+//! The numbers come from `source`, which may be slow: a real source (a file being written, a
+//! socket, a sensor) goes quiet for a while and then has more. The checks' source does exactly
+//! that, in the middle of the stream. This version has two bugs, both about the end of the stream:
 //!
 //! 1. **The workers stop when the queue looks empty** (Python's `while not queue.empty()`). A
-//!    worker that looks before the first number has arrived quits at once.
+//!    worker that looks before the next number has arrived quits, and so does one that waits a
+//!    little while (`get_timeout`) and takes a quiet spell for the end.
 //! 2. **The parent waits for an end that cannot come.** It collects results until the `results`
 //!    stream ends, but a stream ends only when *every* `Sender` is gone, in every process.
 //!
 //! Fix both, keeping the signatures. Check your work with `cargo run -p exercises -- check ch2/03`;
 //! stuck? `cargo run -p exercises -- hint ch2/03`.
 
-use std::thread;
 use std::time::Duration;
 
 use multiprocessing::queue::{Receiver, Sender};
@@ -32,12 +33,11 @@ pub fn worker((tasks, results): (Receiver<u64>, Sender<u64>)) -> u64 {
     done
 }
 
-/// Squares every number in `workers` processes (at least one); returns the squares, sorted, and
-/// how many numbers each worker did.
+/// Squares every number `source` yields in `workers` processes (at least one); returns the
+/// squares, sorted, and how many numbers each worker did.
 pub fn squares(
-    numbers: Vec<u64>,
+    source: impl IntoIterator<Item = u64>,
     workers: usize,
-    pace: Duration,
 ) -> Result<(Vec<u64>, Vec<u64>), Error> {
     let (tasks_tx, tasks_rx) = Queue::<u64>::unbounded()?;
     let (results_tx, results_rx) = Queue::<u64>::unbounded()?;
@@ -46,8 +46,7 @@ pub fn squares(
         .collect::<Result<Vec<_>, _>>()?;
     drop(tasks_rx);
 
-    for n in numbers {
-        thread::sleep(pace); // the slow source
+    for n in source {
         tasks_tx.put(n)?;
     }
     drop(tasks_tx);

@@ -12,8 +12,9 @@ use std::time::Duration;
 use multiprocessing::Process;
 use multiprocessing::sync::{Barrier, Event};
 
-/// What each worker gets: the stop event (set by the parent; the same event in every process), and the barrier where every worker and the parent meet, so
-/// that all are running before the clock starts.
+/// What each worker gets: the stop event (set by the parent; the same event in every process), and
+/// the barrier where every worker and the parent meet, so that all are running before the clock
+/// starts.
 pub type Job = (Event, Barrier);
 
 /// Stands in for real work: short, so that a stop request is noticed promptly.

@@ -16,6 +16,9 @@
 //! and yet the workers never stop: the checker kills the attempt at its deadline. Find out why,
 //! and fix it with `multiprocessing::sync::Event`, keeping `run_until_stopped`'s signature.
 //!
+//! The workers must keep going until the event is set, and stop when it is: the checks stop them
+//! right away in one run and after a while in another, and compare the rounds.
+//!
 //! Check your work with `cargo run -p exercises -- check ch2/07`; stuck?
 //! `cargo run -p exercises -- hint ch2/07`.
 
@@ -24,8 +27,9 @@ use std::time::Duration;
 use multiprocessing::Process;
 use multiprocessing::sync::Barrier;
 
-/// What each worker gets: the stop flag (set to `true` by the parent when the workers should stop), and the barrier where every worker and the parent meet, so
-/// that all are running before the clock starts.
+/// What each worker gets: the stop flag (set to `true` by the parent when the workers should stop),
+/// and the barrier where every worker and the parent meet, so that all are running before the clock
+/// starts.
 pub type Job = (bool, Barrier);
 
 /// Stands in for real work: short, so that a stop request is noticed promptly.

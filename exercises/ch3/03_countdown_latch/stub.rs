@@ -10,7 +10,8 @@
 //!
 //! - `count_down` below zero stays at zero.
 //! - `wait` returns at once if the count is already zero, and never misses the moment it reaches
-//!   zero, however the threads interleave.
+//!   zero, however the threads interleave; nor does it return *before* that moment, however often
+//!   a waiting thread is woken.
 //! - `wait_timeout` returns `true` if the count reached zero, `false` if the time ran out first.
 //!
 //! The fields are a suggestion; change them as you like, keeping the public methods.

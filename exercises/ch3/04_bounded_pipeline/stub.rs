@@ -6,7 +6,8 @@
 //!
 //! 1. **The consumers stop when the queue looks empty** (`while !rx.is_empty()`, Python's
 //!    `while not queue.empty()`). A consumer that starts before the producer has sent anything, or
-//!    runs faster than it, sees an empty queue and quits: items are lost.
+//!    runs faster than it, sees an empty queue and quits: items are lost. (Waiting a little while
+//!    with a timeout does not fix it: the checks' producer goes quiet for a few seconds halfway.)
 //! 2. **The queue is unbounded.** A producer faster than the consumers piles everything up in
 //!    memory; nothing slows it down (no back-pressure).
 //!

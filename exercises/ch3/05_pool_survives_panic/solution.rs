@@ -4,12 +4,7 @@
 //! as an `Err`. Each worker runs each job under it, so a panic becomes that job's outcome and the
 //! worker goes on with the queue. The payload is a `&str` for `panic!("literal")` and a `String`
 //! for a formatted message. (The default panic hook still prints the panic on stderr.)
-//!
-//! [`run_all`] runs boxed jobs on `workers` threads that share one queue, and returns one outcome
-//! per job, in the order of the jobs: `Ok(value)`, or `Err(message)` if the job panicked. That is
-//! what Python's `ThreadPoolExecutor` promises: an exception in one task is stored in that task's
-//! future, and the pool carries on.
-//!
+
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
