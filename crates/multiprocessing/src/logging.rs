@@ -132,7 +132,8 @@ impl Record {
 }
 
 // ANCHOR: one_line
-/// Escapes line breaks and cuts the text at [`MAX_MESSAGE_BYTES`] (on a character boundary).
+/// Escapes line breaks and cuts the text at [`MAX_MESSAGE_BYTES`] (on a character
+/// boundary).
 fn one_bounded_line(message: &str) -> String {
     let mut cut = message.len().min(MAX_MESSAGE_BYTES);
     while !message.is_char_boundary(cut) {
@@ -182,8 +183,9 @@ impl LogSender {
     }
 
     // ANCHOR: install
-    /// Makes this sender the destination of every `tracing` event in this process (at the level
-    /// `RUST_LOG` sets, `info` by default). Call it once, early in the function a child runs.
+    /// Makes this sender the destination of every `tracing` event in this process (at the
+    /// level `RUST_LOG` sets, `info` by default). Call it once, early in the function a
+    /// child runs.
     pub fn install(&self) -> Result<(), LogError> {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
@@ -261,8 +263,8 @@ impl tracing::field::Visit for FieldText {
 }
 
 // ANCHOR: format
-/// The one line a record becomes: time since the writer started, level, process, pid, target,
-/// message.
+/// The one line a record becomes: time since the writer started, level, process, pid,
+/// target, message.
 pub fn format_line(record: &Record, elapsed: Option<Duration>) -> String {
     let time = elapsed.map_or_else(
         || "   -   ".to_string(),
@@ -289,7 +291,8 @@ pub struct WriterStats {
 }
 
 // ANCHOR: writer
-/// The one writer: a thread that owns the output and writes each record as one whole line.
+/// The one writer: a thread that owns the output and writes each record as one whole
+/// line.
 pub struct LogWriter {
     sender: LogSender,
     flushed: mpsc::Receiver<(u64, WriterStats)>,
@@ -323,7 +326,8 @@ impl LogWriter {
         self.sender.clone()
     }
 
-    /// Waits until every record sent before this call (by any process) is written and flushed.
+    /// Waits until every record sent before this call (by any process) is written and
+    /// flushed.
     pub fn flush(&mut self, timeout: Duration) -> Result<WriterStats, LogError> {
         self.next_token += 1;
         let token = self.next_token;
@@ -338,15 +342,19 @@ impl LogWriter {
                 Ok((answered, stats)) if answered == token => return Ok(stats),
                 // The answer to an older flush that timed out: keep waiting for ours.
                 Ok(_) => continue,
-                Err(mpsc::RecvTimeoutError::Timeout) => return Err(LogError::Timeout(timeout)),
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(LogError::WriterGone),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(LogError::Timeout(timeout));
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(LogError::WriterGone);
+                }
             }
         }
     }
 
     /// Flushes (see [`flush`](LogWriter::flush)) and reports what was written. The writer
-    /// thread keeps running while senders exist (an installed subscriber holds one), so this
-    /// does not join it.
+    /// thread keeps running while senders exist (an installed subscriber holds one), so
+    /// this does not join it.
     pub fn finish(mut self, timeout: Duration) -> Result<WriterStats, LogError> {
         self.flush(timeout)
     }
@@ -383,8 +391,9 @@ fn write_records(
                 format!("[log writer] a message could not be decoded: {error}")
             }
         };
-        // One `write_all` of the whole line, straight to the output: no buffer in between that
-        // could split a line across two writes (where another process's stderr could land).
+        // One `write_all` of the whole line, straight to the output: no buffer in between
+        // that could split a line across two writes (where another process's stderr could
+        // land).
         let line = line + "\n";
         if let Err(error) = out.write_all(line.as_bytes()) {
             return stopped(&error);

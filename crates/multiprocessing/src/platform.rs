@@ -162,8 +162,9 @@ pub(crate) fn die_with_parent(parent_pid: u32) -> Result<bool, String> {
     use rustix::process::{Signal, getppid, set_parent_process_death_signal};
     set_parent_process_death_signal(Some(Signal::KILL))
         .map_err(|e| format!("prctl(PR_SET_PDEATHSIG) failed: {e}"))?;
-    // If the parent died between fork and the prctl above, the signal will never come: we have
-    // been re-parented already (to init or a sub-reaper), so our parent pid is no longer theirs.
+    // If the parent died between fork and the prctl above, the signal will never come: we
+    // have been re-parented already (to init or a sub-reaper), so our parent pid is no
+    // longer theirs.
     let current_parent = getppid().map(|pid| pid.as_raw_nonzero().get() as u32);
     Ok(current_parent == Some(parent_pid))
 }

@@ -87,9 +87,10 @@ struct Region {
     len: usize,
 }
 
-// SAFETY: `Region` is a pointer into a `MAP_SHARED` mapping that it owns (through `shm`), and
-// the only access it ever gives is through `&AtomicI64`, which is `Send + Sync`. Moving it to
-// another thread or sharing it between threads is exactly as safe as sharing a `&[AtomicI64]`.
+// SAFETY: `Region` is a pointer into a `MAP_SHARED` mapping that it owns (through `shm`),
+// and the only access it ever gives is through `&AtomicI64`, which is `Send + Sync`.
+// Moving it to another thread or sharing it between threads is exactly as safe as sharing
+// a `&[AtomicI64]`.
 unsafe impl Send for Region {}
 // SAFETY: see `Send` above: all access is atomic.
 unsafe impl Sync for Region {}
@@ -105,15 +106,16 @@ impl Region {
 
     /// Takes ownership of a mapping and derives the one pointer all access goes through.
     fn from_shm(mut shm: IpcSharedMemory) -> Result<Region, SharedError> {
-        // SAFETY: `deref_mut` asks that nobody else reads or writes the bytes while the `&mut
-        // [u8]` lives. We use it for one expression only, to learn the mapping's address with
-        // write permission, and never read or write through it; all later access is atomic
-        // through `base`. (ipc-channel offers no other way to get a writable address.)
+        // SAFETY: `deref_mut` asks that nobody else reads or writes the bytes while the
+        // `&mut [u8]` lives. We use it for one expression only, to learn the mapping's
+        // address with write permission, and never read or write through it; all later
+        // access is atomic through `base`. (ipc-channel offers no other way to get a
+        // writable address.)
         let bytes: &mut [u8] = unsafe { shm.deref_mut() };
         let (address, size) = (bytes.as_mut_ptr(), bytes.len());
         if size == 0 {
-            // An empty region has no mapping at all; an aligned dangling pointer is all an
-            // empty slice needs.
+            // An empty region has no mapping at all; an aligned dangling pointer is all
+            // an empty slice needs.
             return Ok(Region {
                 shm,
                 base: NonNull::dangling(),
@@ -126,7 +128,8 @@ impl Region {
         if address.align_offset(std::mem::align_of::<AtomicI64>()) != 0 {
             return Err(SharedError::Misaligned);
         }
-        let base = NonNull::new(address.cast::<AtomicI64>()).ok_or(SharedError::Misaligned)?;
+        let base = NonNull::new(address.cast::<AtomicI64>());
+        let base = base.ok_or(SharedError::Misaligned)?;
         Ok(Region {
             shm,
             base,
@@ -136,12 +139,12 @@ impl Region {
 
     /// The region as atomics: the only view of it this module ever gives.
     fn slots(&self) -> &[AtomicI64] {
-        // SAFETY: `base` is aligned (checked above) and points to `len * 8` bytes that stay
-        // mapped while `self.shm` lives, which outlives the returned borrow of `self`. Every
-        // process touches these bytes only through `AtomicI64` operations of the same size, so
-        // concurrent changes are allowed (atomics are built on `UnsafeCell`). Any bit pattern
-        // is a valid `i64`. For `len == 0`, `base` is dangling but aligned, which an empty
-        // slice permits.
+        // SAFETY: `base` is aligned (checked above) and points to `len * 8` bytes that
+        // stay mapped while `self.shm` lives, which outlives the returned borrow of
+        // `self`. Every process touches these bytes only through `AtomicI64` operations
+        // of the same size, so concurrent changes are allowed (atomics are built on
+        // `UnsafeCell`). Any bit pattern is a valid `i64`. For `len == 0`, `base` is
+        // dangling but aligned, which an empty slice permits.
         unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
     }
 }

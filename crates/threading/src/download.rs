@@ -91,15 +91,17 @@ const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 // ANCHOR: progress
 /// The progress of one download, readable from any thread while the download runs.
 ///
-/// Share it with `Arc<Progress>` (or borrow it from scoped threads). Use one `Progress` per download:
-/// the total is recorded once, when the response headers arrive.
+/// Share it with `Arc<Progress>` (or borrow it from scoped threads). Use one `Progress`
+/// per download: the total is recorded once, when the response headers arrive.
 #[derive(Debug, Default)]
 pub struct Progress {
     received: AtomicU64,
-    /// Set by [`Progress::cancel`] from any thread; the download checks it between chunks.
+    /// Set by [`Progress::cancel`] from any thread; the download checks it between
+    /// chunks.
     cancelled: AtomicBool,
-    /// Set once, when the headers arrive: `Some(n)` with a `Content-Length`, `None` without one.
-    /// Unset (`get()` is `None`) while the request is still waiting for the headers.
+    /// Set once, when the headers arrive: `Some(n)` with a `Content-Length`, `None`
+    /// without one. Unset (`get()` is `None`) while the request is still waiting for the
+    /// headers.
     total: OnceLock<Option<u64>>,
 }
 
@@ -114,20 +116,22 @@ impl Progress {
         self.received.load(Ordering::Relaxed)
     }
 
-    /// The body's length from `Content-Length`, once the headers have arrived and if the server
-    /// sent one.
+    /// The body's length from `Content-Length`, once the headers have arrived and if the
+    /// server sent one.
     pub fn total(&self) -> Option<u64> {
         self.total.get().copied().flatten()
     }
 
-    /// Whether the response headers have arrived (and so whether [`total`](Self::total) is final).
+    /// Whether the response headers have arrived (and so whether [`total`](Self::total)
+    /// is final).
     pub fn headers_received(&self) -> bool {
         self.total.get().is_some()
     }
 
-    /// Asks the download to stop (from any thread: a Ctrl-C handler, a "Cancel" button). It stops
-    /// before its next chunk with [`DownloadError::Cancelled`] and cleans up like any failure. A
-    /// download blocked waiting for data notices when the data or the timeout arrives.
+    /// Asks the download to stop (from any thread: a Ctrl-C handler, a "Cancel" button).
+    /// It stops before its next chunk with [`DownloadError::Cancelled`] and cleans up
+    /// like any failure. A download blocked waiting for data notices when the data or the
+    /// timeout arrives.
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::Relaxed);
     }
@@ -138,7 +142,8 @@ impl Progress {
     }
 
     fn record_total(&self, total: Option<u64>) {
-        // A second call would mean one `Progress` shared by two downloads; keep the first total.
+        // A second call would mean one `Progress` shared by two downloads; keep the first
+        // total.
         let _ = self.total.set(total);
     }
 
@@ -223,8 +228,9 @@ impl Downloader {
     }
 
     // ANCHOR: staging
-    /// The body of [`download_to_file`](Self::download_to_file), with a hook that chooses what the
-    /// bytes are written through (a handle to the staged file in production; `/dev/full` in a test).
+    /// The body of [`download_to_file`](Self::download_to_file), with a hook that chooses
+    /// what the bytes are written through (a handle to the staged file in production;
+    /// `/dev/full` in a test).
     fn download_to_file_via<W: Write>(
         &self,
         url: &str,
@@ -241,7 +247,8 @@ impl Downloader {
         })?;
         let mut summary = self.download_to_writer_at(url, &mut writer, Some(target), progress)?;
         drop(writer);
-        // Make the bytes durable before the rename makes them visible under the real name.
+        // Make the bytes durable before the rename makes them visible under the real
+        // name.
         if self.sync_before_rename {
             staged
                 .as_file()
@@ -382,8 +389,9 @@ impl CopyFailure {
 // ANCHOR: copy_loop
 /// Copies `body` to `writer` one chunk at a time, publishing every chunk to `progress`.
 ///
-/// Returns the number of bytes copied. A body that ends (cleanly) before `expected` bytes is a
-/// failure too: an HTTP library should already report it, but the count is cheap to check.
+/// Returns the number of bytes copied. A body that ends (cleanly) before `expected` bytes
+/// is a failure too: an HTTP library should already report it, but the count is cheap to
+/// check.
 fn copy_body<R: Read, W: Write>(
     mut body: R,
     writer: &mut W,

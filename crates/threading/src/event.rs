@@ -66,8 +66,9 @@ impl Event {
         let mut state = facade::lock(&self.state);
         state.is_set = true;
         state.generation = state.generation.wrapping_add(1);
-        // Notify while holding the lock or after releasing it: both are correct here, because the
-        // waiters re-check the state under the lock. Holding it keeps the reasoning simple.
+        // Notify while holding the lock or after releasing it: both are correct here,
+        // because the waiters re-check the state under the lock. Holding it keeps the
+        // reasoning simple.
         self.changed.notify_all();
     }
     // ANCHOR_END: event_set
@@ -104,9 +105,8 @@ impl Event {
         let mut state = facade::lock(&self.state);
         let started_at = state.generation;
         state.waiting += 1;
-        let (mut state, was_set) = facade::wait_until(&self.changed, state, deadline, |state| {
-            state.is_set || state.generation != started_at
-        });
+        let woken = |state: &mut State| state.is_set || state.generation != started_at;
+        let (mut state, was_set) = facade::wait_until(&self.changed, state, deadline, woken);
         state.waiting -= 1;
         was_set
     }

@@ -146,7 +146,8 @@ impl ThreadPoolExecutor {
                 Action::Run => run_catching_panic(task),
                 Action::Cancel => Err(TaskError::Cancelled),
             };
-            // The only way this fails is that the future was dropped: nobody wants the result.
+            // The only way this fails is that the future was dropped: nobody wants the
+            // result.
             let _ = outcome_tx.send(outcome);
         });
         jobs.send(job).map_err(|_| PoolError::ShutDown)?;
@@ -228,8 +229,9 @@ fn work_through(queue: Receiver<Job>) {
 
 // ANCHOR: catch_panic
 fn run_catching_panic<T>(task: impl FnOnce() -> T) -> Result<T, TaskError> {
-    // `AssertUnwindSafe`: after a panic nothing observes the task's captured state again (it is
-    // dropped with the task). Shared state it touched through a `Mutex` is marked poisoned by std.
+    // `AssertUnwindSafe`: after a panic nothing observes the task's captured state again
+    // (it is dropped with the task). Shared state it touched through a `Mutex` is marked
+    // poisoned by std.
     panic::catch_unwind(AssertUnwindSafe(task))
         .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())))
 }

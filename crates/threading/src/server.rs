@@ -338,7 +338,8 @@ impl ServerHandle {
         let threads = match self.stop_accepting(accept_thread, deadline) {
             Ok(threads) => threads,
             Err(error) => {
-                // Still close what we can, so no client waits on a server that is going away.
+                // Still close what we can, so no client waits on a server that is going
+                // away.
                 self.close_live_connections();
                 return Err(error);
             }
@@ -352,16 +353,19 @@ impl ServerHandle {
         })
     }
 
-    /// Sets the flag, rings the doorbell, and collects the connection threads from the accept loop.
+    /// Sets the flag, rings the doorbell, and collects the connection threads from the
+    /// accept loop.
     fn stop_accepting(
         &self,
         accept_thread: JoinHandle<()>,
         deadline: Instant,
     ) -> Result<Vec<JoinHandle<()>>, ServerError> {
         self.shared.stopping.store(true, Ordering::Release);
-        // If the doorbell cannot connect, the loop is not waiting in `accept` anyway (or the
-        // listener is broken); the deadline below turns either case into an error, not a hang.
-        let _ = TcpStream::connect_timeout(&doorbell_addr(self.local_addr), remaining(deadline));
+        // If the doorbell cannot connect, the loop is not waiting in `accept` anyway (or
+        // the listener is broken); the deadline below turns either case into an error,
+        // not a hang.
+        let doorbell = doorbell_addr(self.local_addr);
+        let _ = TcpStream::connect_timeout(&doorbell, remaining(deadline));
         let threads = self
             .accept_done
             .recv_timeout(remaining(deadline))
@@ -450,7 +454,8 @@ fn doorbell_addr(local: SocketAddr) -> SocketAddr {
 }
 
 // ANCHOR: accept_loop
-/// Accepts until the `stopping` flag is set; returns the threads it started that may still run.
+/// Accepts until the `stopping` flag is set; returns the threads it started that may
+/// still run.
 fn accept_loop(
     listener: &TcpListener,
     shared: &Arc<Shared>,
@@ -553,7 +558,8 @@ fn serve_connection(stream: &TcpStream, idle_timeout: Duration, counters: &Count
 fn converse(stream: &TcpStream, idle_timeout: Duration) -> io::Result<Ending> {
     stream.set_read_timeout(Some(idle_timeout))?;
     stream.set_write_timeout(Some(idle_timeout))?;
-    // Replies are small and answer a request: send them now rather than wait to fill a segment.
+    // Replies are small and answer a request: send them now rather than wait to fill a
+    // segment.
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream);
     loop {

@@ -12,7 +12,8 @@ pub fn check() {
 }
 
 // ANCHOR: check
-/// The sum of the squares of `0..n`, by the closed formula (n-1)·n·(2n-1)/6, to compare against.
+/// The sum of the squares of `0..n`, by the closed formula (n-1)·n·(2n-1)/6, to compare
+/// against.
 fn expected_sum_of_squares(n: u64) -> u64 {
     (n - 1) * n * (2 * n - 1) / 6
 }

@@ -93,8 +93,8 @@ where
     }
     match forkserver::fork(&plan.builder.env) {
         Ok(forked) => start_forked(plan, forked, arg),
-        // Without a choice, a fork server that could not start means the spawn method; asked
-        // for by name, it is an error that says why.
+        // Without a choice, a fork server that could not start means the spawn method;
+        // asked for by name, it is an error that says why.
         Err(ForkError::Unavailable(_)) if plan.builder.start_method.is_none() => {
             start_spawned(plan, arg)
         }

@@ -83,8 +83,8 @@ impl Broker {
     }
 
     // ANCHOR: broker_loop
-    /// Serves sessions until the registration channel closes (which happens only when every
-    /// handle in every process is gone) or the receiver set fails.
+    /// Serves sessions until the registration channel closes (which happens only when
+    /// every handle in every process is gone) or the receiver set fails.
     pub(crate) fn run(mut self) {
         loop {
             let events = match self.wait_for_events() {
@@ -102,14 +102,18 @@ impl Broker {
                         let outbox = match message.to::<Request>() {
                             Ok(request) => self.handle(session, request),
                             Err(error) => {
-                                vec![(session, Reply::Refused(format!("bad request: {error}")))]
+                                let refusal = format!("bad request: {error}");
+                                vec![(session, Reply::Refused(refusal))]
                             }
                         };
                         self.send(outbox);
                     }
-                    IpcSelectionResult::ChannelClosed(id) if id == self.hello_id => return,
+                    IpcSelectionResult::ChannelClosed(id) if id == self.hello_id => {
+                        return;
+                    }
                     IpcSelectionResult::ChannelClosed(session) => {
-                        // The session's thread ended or its process died: free its holdings.
+                        // The session's thread ended or its process died: free its
+                        // holdings.
                         let outbox = self.forget_session(session);
                         self.send(outbox);
                     }

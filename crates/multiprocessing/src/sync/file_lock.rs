@@ -27,8 +27,8 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Opens (creating if needed) the lock file at `path`. Every process that shares the lock
-    /// opens the same path.
+    /// Opens (creating if needed) the lock file at `path`. Every process that shares the
+    /// lock opens the same path.
     pub fn open(path: impl AsRef<Path>) -> io::Result<FileLock> {
         let path = path.as_ref().to_path_buf();
         let file = OpenOptions::new()
@@ -71,8 +71,8 @@ pub struct FileLockGuard<'a> {
 
 impl Drop for FileLockGuard<'_> {
     fn drop(&mut self) {
-        // Unlocking an open file we hold cannot fail in a way we could act on; closing the
-        // file (or dying) would release it anyway.
+        // Unlocking an open file we hold cannot fail in a way we could act on; closing
+        // the file (or dying) would release it anyway.
         let _ = flock(&self.lock.file, FlockOperation::Unlock);
     }
 }

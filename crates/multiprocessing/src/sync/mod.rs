@@ -188,8 +188,8 @@ impl<'a> LockGuard<'a> {
         }
     }
 
-    /// True if the previous holder died while holding the lock: whatever it protected may be
-    /// half-updated. (The same warning as a poisoned `std::sync::Mutex`.)
+    /// True if the previous holder died while holding the lock: whatever it protected may
+    /// be half-updated. (The same warning as a poisoned `std::sync::Mutex`.)
     pub fn previous_holder_died(&self) -> bool {
         self.holder_died
     }

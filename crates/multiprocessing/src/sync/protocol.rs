@@ -59,8 +59,8 @@ pub(crate) enum Request {
         id: PrimitiveId,
         timeout: Option<Duration>,
     },
-    /// Condition, lock held: release it, wait for a notify (or the deadline), take it back:
-    /// `Woken { notified }`.
+    /// Condition, lock held: release it, wait for a notify (or the deadline), take it
+    /// back: `Woken { notified }`.
     CondWait {
         id: PrimitiveId,
         timeout: Option<Duration>,
@@ -97,8 +97,8 @@ pub(crate) enum Reply {
     },
     Broken,
     Count(u32),
-    /// The request was wrong (for example a lock taken twice by one thread); the message says
-    /// why.
+    /// The request was wrong (for example a lock taken twice by one thread); the message
+    /// says why.
     Refused(String),
 }
 // ANCHOR_END: protocol

@@ -118,9 +118,10 @@ fn ensure_single_threaded() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "main() had started {} other thread(s) before it called multiprocessing::init() \
-             (an async runtime's #[main] does), and forking a process with several threads is \
-             not safe; call init() first, before anything starts threads",
+            "main() had started {} other thread(s) before it called \
+             multiprocessing::init() (an async runtime's #[main] does), and forking a \
+             process with several threads is not safe; call init() first, before \
+             anything starts threads",
             threads - 1
         ))
     }
@@ -254,11 +255,12 @@ impl Zygote {
             }
         };
         // ANCHOR: fork
-        // SAFETY: this process has exactly one thread (see the module docs), so the child is a
-        // complete copy and may go on running Rust code, allocating included.
+        // SAFETY: this process has exactly one thread (see the module docs), so the child
+        // is a complete copy and may go on running Rust code, allocating included.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            // The child: `events` and `sentinel_rx` are the server's; they close as we return.
+            // The child: `events` and `sentinel_rx` are the server's; they close as we
+            // return.
             return Some(ForkedChildStart {
                 server_pid: self.pid,
                 env,
