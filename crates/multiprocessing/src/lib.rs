@@ -61,6 +61,8 @@
 //! - `spawner`: why every child is started from one long-lived thread.
 //! - `forkserver`: the fork server, its protocol, and why forking *it* is safe.
 //! - `platform`: the Linux parts (`/proc/self/exe`, `PR_SET_PDEATHSIG`, pidfds).
+//! - `ipc`: the send and receive helpers every module shares (hang-ups, the 64-descriptor limit,
+//!   deadlines).
 //!
 //! ## Platform
 //!
@@ -84,6 +86,7 @@ mod child;
 mod error;
 mod fnid;
 mod forkserver;
+mod ipc;
 pub mod logging;
 pub mod pipe;
 mod platform;

@@ -658,9 +658,9 @@ fn send_instructions<A: Serialize + DeserializeOwned>(
     instructions: &IpcSender<Header>,
     arg: A,
 ) -> Result<(), Error> {
-    bootstrap::send_checked(instructions, plan.header.clone(), "the start-up header")?;
+    crate::ipc::send_checked(instructions, plan.header.clone(), "the start-up header")?;
     let arguments: IpcSender<A> = instructions.clone().to_opaque().to();
-    bootstrap::send_checked(&arguments, arg, &format!("the argument for {}", plan.name))
+    crate::ipc::send_checked(&arguments, arg, &format!("the argument for {}", plan.name))
 }
 
 /// A send into the instructions channel failed: if that is because the child died during

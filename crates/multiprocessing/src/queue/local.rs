@@ -25,6 +25,7 @@ use serde::de::DeserializeOwned;
 
 use super::wire::Down;
 use crate::Error;
+use crate::ipc::{recv_error, recv_until};
 
 /// In-process answer channels waiting to be picked up by the broker, by door number.
 pub(crate) struct Doors<T> {
@@ -113,7 +114,7 @@ where
     /// Wait for the broker's answer as long as it takes.
     pub(crate) fn recv(&self) -> Result<Down<T>, Error> {
         match self {
-            DownRx::Ipc(receiver) => receiver.recv().map_err(super::broker_gone),
+            DownRx::Ipc(receiver) => receiver.recv().map_err(recv_error),
             DownRx::Local(receiver) => receiver.recv().map_err(|_| Error::Disconnected),
         }
     }
@@ -121,14 +122,10 @@ where
     /// Wait for the broker's answer until `deadline`.
     pub(crate) fn recv_until(&self, deadline: Instant) -> Result<Down<T>, Missing> {
         match self {
-            DownRx::Ipc(receiver) => {
-                super::recv_until(receiver, deadline).map_err(|error| match error {
-                    ipc_channel::TryRecvError::Empty => Missing::TimedOut,
-                    ipc_channel::TryRecvError::IpcError(e) => {
-                        Missing::Failed(super::broker_gone(e))
-                    }
-                })
-            }
+            DownRx::Ipc(receiver) => recv_until(receiver, deadline).map_err(|error| match error {
+                ipc_channel::TryRecvError::Empty => Missing::TimedOut,
+                ipc_channel::TryRecvError::IpcError(e) => Missing::Failed(recv_error(e)),
+            }),
             DownRx::Local(receiver) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 receiver.recv_timeout(left).map_err(|error| match error {
