@@ -47,14 +47,17 @@
 //!
 //! - A producer's `put` hands the item to a *feeder* thread in its own process (as Python's queue
 //!   does) and returns. The feeder sends whatever has piled up as **one message**: under load that
-//!   is hundreds of items per system call, when idle it is one item at once. Call
-//!   [`Sender::flush`] to wait until everything put so far has left the process; dropping a
-//!   `Sender` flushes too.
+//!   is hundreds of items per system call (about a megabyte's worth of large ones), when idle it
+//!   is one item at once. Call [`Sender::flush`] to wait until everything put so far has left the
+//!   process; dropping a `Sender` flushes too.
 //! - A consumer's `get` asks the broker for up to `batch` items and keeps the rest for the next
 //!   `get`. With several consumers the broker splits what it has between them, so one consumer does
 //!   not sit on a whole batch while the others idle. A dropped `Receiver` gives back what it held.
 //! - Handles in the creating process (the usual consumer: children produce, the parent collects)
 //!   get the broker's answers in memory, without serialization; see `local.rs`.
+//! - A message of 64 KiB or more ([`SHARED_MEMORY_THRESHOLD`]) does not go through the socket:
+//!   its bytes go through a block of shared memory that the two ends reuse, message after
+//!   message, and the socket carries a note naming the block. See "Large items" below.
 //!
 //! # The bound
 //!
@@ -81,19 +84,44 @@
 //! An item can hold `IpcSender`s, `IpcSharedMemory` or this crate's handles; they travel with it.
 //! One message carries at most 64 such handles, and a batch is one message: set
 //! [`QueueBuilder::batch`] low enough (`batch × handles per item < 64`), or a send fails with
-//! [`Error::TooManyHandles`].
+//! [`Error::TooManyHandles`]. A batch of 64 KiB or more carries two handles of the queue's own
+//! besides (see "Large items"), so keep such batches to 62.
 //!
 //! # Serialization
 //!
 //! Items cross as postcard bytes (ipc-channel's format; Python uses pickle). postcard is compact
 //! and not self-describing: both sides must agree on the type, which the `T` in `Queue<T>`
-//! guarantees. A `Vec<u8>` is encoded byte by byte; wrap large byte payloads in
-//! `serde_bytes::ByteBuf` (one copy) or send an `IpcSharedMemory` (no copy through the channel),
-//! and for items of a megabyte or more use `batch(1)`: a bigger message only means a bigger buffer
-//! to allocate and fill (`benches/queue.rs` measured it).
+//! guarantees. A `Vec<u8>` is encoded byte by byte; wrap byte payloads in `serde_bytes::ByteBuf`
+//! (encoded as one piece), or send an `IpcSharedMemory` (only a file descriptor crosses).
 //!
-//! For many large byte payloads, a [`BytePool`] reuses a few slots of shared memory, and the queue
-//! carries only a small [`Payload`] naming the slot (see `bytes.rs`).
+//! # Large items
+//!
+//! Nothing to opt into: large items of any type are fast on their own. What made them slow was
+//! never the copying but *fresh memory*: a megabyte message through a socket lands in a buffer
+//! just allocated, and the kernel must find and zero 256 new pages for it before the copy can
+//! start. So the queue avoids fresh memory wherever it can (`lane.rs` has the details):
+//!
+//! - each direction of each session keeps a few blocks of shared memory and reuses them, so a
+//!   large batch is copied in by the writer and out by the reader, through pages both already
+//!   have mapped; the writer's encoding buffer and the reader's are kept and reused too;
+//! - a producer that runs ahead of the queue waits for a block to come free (as it would wait
+//!   for room in a socket), and its feeder holds a few megabytes of items, not thousands of them;
+//! - the broker does not decode a large batch of *plain* items (no channel ends or shared memory
+//!   in them: bytes, numbers, strings, structs of those): it hands the encoded batch on, as it
+//!   is, to the consumer (through that consumer's own lane if it is in another process), and the
+//!   consumer decodes it in its own thread, just before `get` returns the first of its items,
+//!   so each item's memory is allocated where the previous one's was freed.
+//!
+//! None of this changes what the queue promises: order, the bound, `join`, what a dying process
+//! loses. If no shared memory can be had (a file-size limit, say), large items go through the
+//! socket as before, and a line on standard error says why. The price is memory: a session that
+//! has carried large items keeps its blocks (a few, each a little bigger than the largest
+//! message) until its handle is dropped.
+//!
+//! For many large byte payloads there is still a faster way: a [`BytePool`] (see `bytes.rs`) is
+//! shared memory the caller packs and unpacks directly, one copy each way instead of four
+//! (encode, into a block, out of it, decode), and the queue carries only a small [`Payload`]
+//! naming the slot.
 //!
 //! # Where the code lives
 //!
@@ -110,16 +138,24 @@
 //! | `queue/travel.rs` | how a handle crosses to another process (and short `Debug` forms) |
 //! | `queue/wire.rs` | the messages between handles and the broker |
 //! | `queue/broker.rs` | the broker thread that owns the items |
+//! | `queue/held.rs` | the broker's items: decoded ones, and parcels still encoded |
 //! | `queue/local.rs` | the in-process short cut for handles in the broker's own process |
-//! | `queue/bytes.rs` | [`BytePool`]: large byte payloads through reused shared-memory slots |
+//! | `queue/lane.rs` | large batches through reused shared memory: the idea, the wire form |
+//! | `queue/lane/outbox.rs` | a lane's writer: blocks made and reused, waiting, probes |
+//! | `queue/lane/inbox.rs` | a lane's reader: blocks announced, parcels, their buffers |
+//! | `queue/block.rs` | one block of shared memory, taken in turns through a state word |
+//! | `queue/bytes.rs` | [`BytePool`]: byte payloads through shared-memory slots the caller manages |
 //!
 //! The sending and receiving helpers every module of the crate shares (errors for a hang-up, the
 //! 64-descriptor limit, deadlines) are in `ipc.rs`.
 
+mod block;
 mod broker;
 mod bytes;
 mod feeder;
+mod held;
 mod joinable;
+mod lane;
 mod local;
 mod receiver;
 mod sender;
@@ -129,6 +165,7 @@ mod wire;
 
 pub use bytes::{BytePool, Payload};
 pub use joinable::{JoinableReceiver, JoinableSender};
+pub use lane::SHARED_MEMORY_THRESHOLD;
 pub use receiver::{Iter, Receiver};
 pub use sender::{PutError, Sender};
 

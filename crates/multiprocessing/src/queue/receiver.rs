@@ -15,6 +15,8 @@ use ipc_channel::ipc::IpcSender;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::held::into_items_reporting;
+use super::lane::Entry;
 use super::local::Doors;
 use super::session::{Session, lock, protocol_error};
 use super::wire::{Config, Down, Hello, Up};
@@ -47,8 +49,10 @@ where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     pub(super) session: Option<Session<T>>,
-    /// Items fetched from the broker and not yet returned by `get`.
-    fetched: VecDeque<T>,
+    /// Items fetched from the broker and not yet returned by `get`. Parcels among them are
+    /// decoded only when `get` reaches them, so that each item's memory is allocated just
+    /// before it is used (and can reuse what the last one freed).
+    fetched: VecDeque<Entry<T>>,
     ended: bool,
     /// Joinable queues: items this process took and has not marked done.
     pub(super) not_done: u64,
@@ -101,8 +105,7 @@ where
 
     fn get_until(&self, deadline: Option<Instant>) -> Result<Option<T>, Error> {
         let mut state = lock(&self.inner.state);
-        if let Some(item) = state.fetched.pop_front() {
-            state.not_done += 1;
+        if let Some(item) = state.next_fetched()? {
             return Ok(Some(item));
         }
         if state.ended {
@@ -116,17 +119,38 @@ where
         }
         let session = state.session.as_ref().expect("opened above");
         match session.request(Up::Want(self.inner.config.batch), deadline)? {
-            Some(Down::Items(items)) => state.fetched.extend(items),
+            Some(Down::Items(batch)) => state.fetched.extend(batch.into_entries()),
             Some(Down::End) => state.ended = true,
             Some(_) => return Err(protocol_error()),
             None => return Err(Error::Timeout("an item from the queue".into())),
         }
-        let item = state.fetched.pop_front();
-        if item.is_some() {
-            state.not_done += 1;
-        }
-        Ok(item)
+        state.next_fetched()
     }
+}
+
+impl<T> ConsumerState<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    // ANCHOR: next_fetched
+    /// The next fetched item, decoding a parcel if that is what comes next.
+    fn next_fetched(&mut self) -> Result<Option<T>, Error> {
+        let item = loop {
+            match self.fetched.pop_front() {
+                None => return Ok(None),
+                Some(Entry::Item(item)) => break item,
+                Some(Entry::Parcel(parcel)) => {
+                    let items = parcel.decode::<T>().map_err(Error::Serialization)?;
+                    for item in items.into_iter().rev() {
+                        self.fetched.push_front(Entry::Item(item));
+                    }
+                }
+            }
+        };
+        self.not_done += 1;
+        Ok(Some(item))
+    }
+    // ANCHOR_END: next_fetched
 }
 
 impl<T> Clone for Receiver<T>
@@ -154,7 +178,8 @@ where
         if let Some(session) = &state.session
             && !state.fetched.is_empty()
         {
-            let _ = session.send(Up::Return(state.fetched.drain(..).collect()));
+            let entries = state.fetched.drain(..).collect();
+            let _ = session.send_items(Up::Return, into_items_reporting(entries));
         }
     }
 }

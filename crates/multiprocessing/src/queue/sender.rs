@@ -160,7 +160,7 @@ where
                 .expect("reserve_room opened the session");
             // Sent before `put` returns, so a later `join` (from any process) counts it.
             return session
-                .send(Up::Items(vec![item]))
+                .send_items(Up::Items, vec![item])
                 .map_err(|error| PutError { error, item: None });
         }
         if state.feeder.is_none() {
@@ -209,13 +209,9 @@ where
     }
 
     fn start_feeder(&self, state: &mut ProducerState<T>) -> Result<Feeder<T>, Error> {
-        let up = state
-            .session
-            .as_ref()
-            .expect("opened by reserve_room")
-            .up
-            .clone();
-        Feeder::start(up, self.inner.config.batch as usize)
+        let session = state.session.as_ref().expect("opened by reserve_room");
+        let (up, outbox) = (session.up.clone(), Arc::clone(&session.outbox));
+        Feeder::start(up, outbox, self.inner.config.batch as usize)
     }
 }
 

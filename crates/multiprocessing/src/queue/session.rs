@@ -10,6 +10,7 @@
 //! timed-out request is cancelled, and `Session::cancel` reads up to the broker's
 //! acknowledgement, honouring any answer that crossed the cancellation on the way.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -17,6 +18,7 @@ use ipc_channel::ipc::{self, IpcSender};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::lane::{Batch, Inbox, Outbox};
 use super::local::{Doors, DownRx, Missing};
 use super::wire::{Down, Hello, Up};
 use crate::Error;
@@ -24,6 +26,8 @@ use crate::ipc::{send_catching, send_error};
 
 pub(super) struct Session<T> {
     pub(super) up: IpcSender<Up<T>>,
+    /// The session's up lane: how its batches of items reach the broker (`lane.rs`).
+    pub(super) outbox: Arc<Outbox>,
     down: DownRx<T>,
 }
 
@@ -55,15 +59,28 @@ where
                     down: Some(down_tx),
                     local: None,
                 };
-                (hello, DownRx::Ipc(answers))
+                (hello, DownRx::Ipc(answers, RefCell::new(Inbox::default())))
             }
         };
         registry.send(hello).map_err(send_error)?;
-        Ok(Session { up, down })
+        let outbox = Outbox::new();
+        Ok(Session { up, outbox, down })
     }
 
+    /// Sends a request (no items: those go with [`send_items`](Self::send_items)).
     pub(super) fn send(&self, message: Up<T>) -> Result<(), Error> {
-        send_catching(&self.up, message, "a batch of queue items")
+        send_catching(&self.up, message, "a request to the queue broker")
+    }
+
+    /// Sends items up the session's lane, as `Up::Items` (a put) or `Up::Return` (a consumer
+    /// giving back what it fetched).
+    pub(super) fn send_items(
+        &self,
+        message: fn(Batch<T>) -> Up<T>,
+        items: Vec<T>,
+    ) -> Result<(), Error> {
+        let batch = Batch::Outgoing(items, Arc::clone(&self.outbox));
+        (self.outbox).send(&self.up, message(batch), "a batch of queue items")
     }
 
     /// Ask the broker something and wait for the answer until `deadline` (`None`: forever).
