@@ -306,7 +306,7 @@ impl Array {
 
     /// Every element as an atomic: for loops over many elements (the queue copies bytes in and
     /// out eight at a time), which then need no bounds check per element.
-    pub fn atomics(&self) -> &[AtomicI64] {
+    pub(crate) fn atomics(&self) -> &[AtomicI64] {
         self.region.slots()
     }
 
