@@ -96,10 +96,10 @@
 //!
 //! # Large items
 //!
-//! Nothing to opt into: large items of any type are fast on their own. What made them slow was
-//! never the copying but *fresh memory*: a megabyte message through a socket lands in a buffer
-//! just allocated, and the kernel must find and zero 256 new pages for it before the copy can
-//! start. So the queue avoids fresh memory wherever it can (`lane.rs` has the details):
+//! Nothing to opt into: large items of any type are fast on their own. What makes large items
+//! slow is not the copying but *fresh memory*: a megabyte message through a socket lands in a
+//! buffer just allocated, and the kernel must find and zero 256 new pages for it before the copy
+//! can start. So the queue avoids fresh memory wherever it can (`lane.rs` has the details):
 //!
 //! - each direction of each session keeps a few blocks of shared memory and reuses them, so a
 //!   large batch is copied in by the writer and out by the reader, through pages both already
@@ -114,7 +114,7 @@
 //!
 //! None of this changes what the queue promises: order, the bound, `join`, what a dying process
 //! loses. If no shared memory can be had (a file-size limit, say), large items go through the
-//! socket as before, and a line on standard error says why. The price is memory: a session that
+//! socket instead, and a line on standard error says why. The price is memory: a session that
 //! has carried large items keeps its blocks (a few, each a little bigger than the largest
 //! message) until its handle is dropped.
 //!

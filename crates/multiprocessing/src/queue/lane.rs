@@ -4,7 +4,8 @@
 //! pieces of the socket buffer's size and the receiver gathers them into a buffer it has just
 //! allocated; the sender's encoder grows a fresh buffer too. Fresh buffers of that size are fresh
 //! pages, and the kernel must find and zero every one of them (256 per megabyte) before the copy
-//! can even start. That, not the copying, held a queue of 1 MiB items to Python's rate.
+//! can even start. That, not the copying, holds a socket's rate for 1 MiB messages to about
+//! Python's (the bench's `pipe` row).
 //!
 //! So every direction of a session (a handle's messages up to the broker, the broker's answers
 //! down to a handle in another process) is a **lane** with a few reusable **blocks** of shared

@@ -421,7 +421,7 @@ fn the_broker_keeps_plain_stored_batches_as_parcels_for_the_consumer() {
         .expect("decode");
     assert_eq!(decoded, sent);
     assert_eq!(pool.len(), 1);
-    // Small batches are decoded at once, as before.
+    // Small batches are decoded at once.
     let (entries, _) = broker_receives(payloads(2, 10));
     assert!(matches!(entries[..], [Entry::Item(_), Entry::Item(_)]));
 }
