@@ -4,16 +4,21 @@
 //!
 //! - small messages (`u64`), to compare with Python's `multiprocessing.Queue` (253 000/s on the
 //!   machine the targets were set on);
-//! - 1 MiB payloads as `serde_bytes::ByteBuf` (copied through the channel);
+//! - 1 MiB payloads as `serde_bytes::ByteBuf` through a default `Queue` (the plain path: the
+//!   queue moves them through reused shared memory by itself), to compare with Python's
+//!   `multiprocessing.Queue` of 1 MiB `bytes`, measured by `python/queue_bytes.py` the same way
+//!   (same size and count, child to parent, start-up included);
+//! - `ByteBuf` payloads of 16 KiB to 4 MiB (`--only sizes`), either side of the queue's
+//!   `SHARED_MEMORY_THRESHOLD` (64 KiB), to see where shared memory starts to pay;
 //! - 1 MiB payloads as `IpcSharedMemory` (only a file descriptor crosses, but each is a fresh
 //!   region);
-//! - 1 MiB payloads through a [`BytePool`] (reused shared-memory slots; the queue carries slot
-//!   numbers), to compare with Python's 0.68 GiB/s.
+//! - 1 MiB payloads through a [`BytePool`] (slots the caller packs and unpacks; the queue
+//!   carries slot numbers);
 //!
 //! and, for reference: the same small messages and byte payloads over a [`pipe`] (two processes,
-//! no broker, no batching), request/reply round trips over a pipe (latency), and the cost of
-//! creating the shared-memory regions with no queue at all (the floor under the shared-memory
-//! figure).
+//! no broker, no batching, no shared memory), request/reply round trips over a pipe (latency),
+//! and the cost of creating the shared-memory regions with no queue at all (the floor under the
+//! `IpcSharedMemory` figure).
 //!
 //! Every run checks what arrived (count, order, contents), so a fast wrong answer cannot pass.
 //!
@@ -23,7 +28,15 @@
 //! cargo bench -p multiprocessing --bench queue
 //! cargo bench -p multiprocessing --bench queue -- --quick   # a few seconds, smaller counts
 //! cargo bench -p multiprocessing --bench queue -- --spawn   # children by the spawn method
+//! cargo bench -p multiprocessing --bench queue -- --only bytes   # one workload
+//! python3 python/queue_bytes.py                             # Python's figure for `bytes`
 //! ```
+//!
+//! What to expect: the 1 MiB `ByteBuf` row at about two to four times Python's
+//! `multiprocessing.Queue` when both run on the same machine in the same session; on a busy
+//! machine both figures drop and vary from run to run, so compare medians of several runs (the
+//! book's page on communication gives this machine's). Below 64 KiB the items go through the
+//! socket, batched, and the rate falls with the size.
 
 use std::time::{Duration, Instant};
 
@@ -59,7 +72,8 @@ fn main() -> Result<(), Error> {
         (2_000_000, 3_000, 3)
     };
 
-    // `--only NAME` runs one workload: small, down, pipe, ping, bytes, pipe-bytes, pool, shm-create, shm.
+    // `--only NAME` runs one workload: small, down, pipe, ping, bytes, sizes, pipe-bytes, pool,
+    // shm-create, shm.
     let only = std::env::args().skip_while(|arg| arg != "--only").nth(1);
     let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
     for round in 1..=rounds {
@@ -95,6 +109,15 @@ fn main() -> Result<(), Error> {
             let elapsed = time(|| byte_payloads(big))?;
             report_bandwidth("queue, 1 MiB ByteBuf payloads", big, elapsed);
         }
+        if wanted("sizes") {
+            let total = if quick { 32 * MIB } else { 256 * MIB };
+            for len in [16 << 10, 48 << 10, 96 << 10, 256 << 10, 4 * MIB] {
+                let started = Instant::now();
+                let count = sized_payloads(len, total)?;
+                let what = format!("queue, {} KiB ByteBuf payloads", len >> 10);
+                report_bytes(&what, count, count * len, started.elapsed());
+            }
+        }
         if wanted("pipe-bytes") {
             let elapsed = time(|| pipe_bytes(big))?;
             report_bandwidth("pipe, 1 MiB ByteBuf payloads", big, elapsed);
@@ -127,8 +150,11 @@ fn report_rate(what: &str, count: usize, elapsed: Duration) {
 }
 
 fn report_bandwidth(what: &str, count: usize, elapsed: Duration) {
-    let gib = (count * MIB) as f64 / f64::from(1 << 30);
-    let rate = gib / elapsed.as_secs_f64();
+    report_bytes(what, count, count * MIB, elapsed);
+}
+
+fn report_bytes(what: &str, count: usize, bytes: usize, elapsed: Duration) {
+    let rate = bytes as f64 / f64::from(1 << 30) / elapsed.as_secs_f64();
     println!("  {what:<40} {count:>9} in {elapsed:>10.3?}  {rate:>12.2} GiB/s");
 }
 
@@ -175,18 +201,47 @@ fn produce_bytes((tx, count): (queue::Sender<ByteBuf>, usize)) {
     }
 }
 
+/// The plain path: a default queue of `ByteBuf`s, nothing opted into. The queue itself sends
+/// these through reused shared memory (they are over `SHARED_MEMORY_THRESHOLD`), one per message.
 fn byte_payloads(count: usize) -> Result<(), Error> {
-    // A batch is one message. For 1 MiB items one per message is fastest (measured: batches of
-    // 8 and 32 were slower): a bigger message only means a bigger buffer to allocate and fill.
-    let (tx, rx) = Queue::<ByteBuf>::builder().batch(1).build()?;
+    // ANCHOR: plain_bytes
+    let (tx, rx) = Queue::<ByteBuf>::unbounded()?;
     let child = start(produce_bytes, (tx, count))?;
     let mut received = 0;
     while let Some(payload) = rx.get()? {
         assert_eq!(payload.len(), MIB);
         received += 1;
     }
+    // ANCHOR_END: plain_bytes
     assert_eq!(received, count);
     child.join()
+}
+
+fn produce_sized((tx, count, len): (queue::Sender<ByteBuf>, usize, usize)) {
+    let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+    for _ in 0..count {
+        tx.put(ByteBuf::from(payload.clone()))
+            .expect("put a payload");
+    }
+}
+
+/// `total` bytes in items of `len` bytes each, through a default queue, every item checked.
+fn sized_payloads(len: usize, total: usize) -> Result<usize, Error> {
+    let count = (total / len).max(1);
+    let (tx, rx) = Queue::<ByteBuf>::unbounded()?;
+    let child = start(produce_sized, (tx, count, len))?;
+    let expected: Vec<u8> = (0..len).map(|i| i as u8).collect();
+    let mut received = 0;
+    while let Some(payload) = rx.get()? {
+        assert!(
+            payload[..] == expected[..],
+            "payload {received} arrived intact"
+        );
+        received += 1;
+    }
+    assert_eq!(received, count);
+    child.join()?;
+    Ok(count)
 }
 
 fn produce_shared((tx, count): (queue::Sender<IpcSharedMemory>, usize)) {

@@ -78,6 +78,8 @@
 //! - `process/`: the [`Process`] handle: `builder.rs` (its options) and `state.rs` (the stages of
 //!   a child's result, the steps `join` takes through them, what `Drop` does at each).
 //! - `platform.rs`: everything Linux-specific (`/proc/self/exe`, `PR_SET_PDEATHSIG`, pidfds).
+//! - `ipc.rs`: the send and receive helpers every module shares (hang-ups, the 64-descriptor
+//!   limit, deadlines).
 //!
 //! ## Unsafe code
 //!
@@ -113,6 +115,7 @@ compile_error!(
 );
 
 mod error;
+mod ipc;
 pub mod logging;
 pub mod pipe;
 mod platform;

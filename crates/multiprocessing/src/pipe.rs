@@ -47,7 +47,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Error;
-use crate::queue::{recv_until, send_catching};
+use crate::ipc::{recv_until, send_catching};
 
 /// One end of a two-way [`pipe`]: sends `S`, receives `R`.
 pub struct Connection<S, R>

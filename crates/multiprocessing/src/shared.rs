@@ -311,6 +311,12 @@ impl Array {
         &self.region.slots()[index]
     }
 
+    /// Every element as an atomic: for loops over many elements (the queue copies bytes in and
+    /// out eight at a time), which then need no bounds check per element.
+    pub(crate) fn atomics(&self) -> &[AtomicI64] {
+        self.region.slots()
+    }
+
     /// Reads element `index`. Panics if out of bounds.
     pub fn load(&self, index: usize) -> i64 {
         self.atomic(index).load(Ordering::SeqCst)

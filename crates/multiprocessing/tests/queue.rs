@@ -1,11 +1,14 @@
 //! Tests of `Queue` and `JoinableQueue` across real processes: order, end of stream with several
 //! producers, several consumers, the bound, timeouts, `join`/`task_done`, processes killed
-//! mid-stream, too many handles in one message, and consumers that are gone.
+//! mid-stream, too many handles in one message, and consumers that are gone; and the same for
+//! large items, which travel through shared memory (`queue/large_items.rs`).
 //!
 //! A `harness = false` target (children re-execute this binary, so `main` calls
 //! `multiprocessing::init()` first); see `support` for the watchdog and the final check
 //! that no child process is left behind.
 
+#[path = "queue/large_items.rs"]
+mod large_items;
 mod support;
 
 use std::collections::{BTreeSet, HashMap};
@@ -13,6 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::IpcSharedMemory;
+use large_items::*;
 use multiprocessing::pipe::{self, Connection};
 use multiprocessing::queue::{BytePool, JoinableReceiver, Payload, Receiver, Sender};
 use multiprocessing::{Error, JoinableQueue, Process, Queue};
@@ -40,6 +44,16 @@ fn main() -> ExitCode {
             byte_pool_payloads_cross_processes_intact,
             byte_pool_goes_inline_when_full_and_refuses_foreign_slots,
             handles_travel_inside_queue_items,
+            large_and_small_items_cross_in_order_around_the_threshold,
+            large_items_reach_a_consumer_in_another_process_intact,
+            large_items_go_to_several_consumer_processes_exactly_once,
+            a_producer_killed_mid_transfer_leaves_a_clean_prefix,
+            a_consumer_killed_mid_transfer_loses_at_most_its_batch,
+            without_shared_memory_large_items_still_arrive,
+            large_items_carrying_channels_and_shared_memory_keep_them,
+            a_bounded_queue_of_large_items_keeps_its_exact_bound,
+            join_counts_large_tasks_exactly,
+            large_items_that_are_not_bytes_cross_too,
         ],
         support::TEST_DEADLINE,
     )

@@ -8,9 +8,16 @@
 //!
 //! The broker never blocks on a producer. It blocks only while it sends a reply to a handle that
 //! has just asked for one (that handle is reading), so one slow process cannot stall the others.
-//! It waits on all sessions at once with an [`IpcReceiverSet`] and, before it answers anything,
-//! drains every message already sent: whatever a `put` sent before a `join` was called, in any
-//! process, is counted before the `join` is answered.
+//! It waits on all sessions at once with an [`IpcReceiverSet`] and, before it answers producers
+//! and joiners, drains every message already sent: whatever a `put` sent before a `join` was
+//! called, in any process, is counted before the `join` is answered. Consumers that are waiting
+//! get items as soon as they arrive, without waiting for the drain: that is always safe, and it
+//! keeps few decoded items alive at once.
+//!
+//! Large batches of plain items arrive as parcels, still encoded (`lane.rs`); the broker counts
+//! and hands them out like the items they hold (`held.rs`), and the consumer decodes them: one
+//! in this process in its own thread, one in another process after the parcel's bytes have been
+//! forwarded to it through its own lane, never decoded and encoded again on the way.
 //!
 //! The broker ends when no consumer can exist any more (every `Receiver` everywhere is gone): it
 //! answers waiting producers with `Closed` and drops its channels, so later puts fail with
@@ -24,6 +31,8 @@ use ipc_channel::ipc::{IpcMessage, IpcReceiverSet, IpcSelectionResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::held::Held;
+use super::lane::{Entry, Inbox, Outbox, Pool};
 use super::local::{Doors, DownTx};
 use super::wire::{Config, Down, Hello, Up};
 
@@ -37,6 +46,8 @@ pub(crate) enum Role {
 struct Session<T> {
     role: Role,
     down: DownTx<T>,
+    /// The inbox of the session's up lane: blocks its batches may arrive in (`lane.rs`).
+    inbox: Inbox,
     /// Credits granted to this producer and not yet spent on items that reached the broker.
     credits: u64,
     /// A reply failed: the process is gone. Wait for its channel to close before forgetting it.
@@ -53,7 +64,9 @@ pub(crate) struct Broker<T> {
     producer_registry: Option<u64>,
     consumer_registry: Option<u64>,
     sessions: HashMap<u64, Session<T>>,
-    items: VecDeque<T>,
+    items: Held<T>,
+    /// Buffers for the parcels the sessions' inboxes keep (`lane/inbox.rs`).
+    pool: Arc<Pool>,
     /// Sum of `Session::credits`: puts that were allowed and whose items have not arrived yet.
     credits_out: u64,
     waiting_consumers: VecDeque<(u64, u32)>,
@@ -81,7 +94,8 @@ where
             producer_registry: Some(producer_registry),
             consumer_registry: Some(consumer_registry),
             sessions: HashMap::new(),
-            items: VecDeque::new(),
+            items: Held::new(),
+            pool: Arc::new(Pool::default()),
             credits_out: 0,
             waiting_consumers: VecDeque::new(),
             waiting_producers: VecDeque::new(),
@@ -95,7 +109,8 @@ where
         while !self.no_consumer_left() {
             let Ok(events) = self.set.select() else { break };
             self.handle_all(events);
-            // Drain everything that is already waiting before answering anyone (see module docs).
+            // Drain everything that is already waiting before answering anyone else (see module
+            // docs); waiting consumers get items as they arrive (`handle_all`).
             while let Ok(events) = self.set.try_select() {
                 self.handle_all(events);
             }
@@ -133,6 +148,10 @@ where
                 }
                 IpcSelectionResult::ChannelClosed(id) => self.handle_closed(id),
             }
+            // A consumer that is waiting need not wait for the drain to finish.
+            if !self.no_consumer_left() {
+                self.hand_out_items();
+            }
         }
     }
 
@@ -149,7 +168,10 @@ where
             // A message that does not decode is a bug or a mismatched binary: it is dropped
             // rather than the broker, and the handle that sent it runs into its own deadline.
             None => {
-                if let Ok(up) = message.to::<Up<T>>() {
+                let Some(session) = self.sessions.get_mut(&id) else {
+                    return;
+                };
+                if let Ok(up) = session.inbox.lend(|| message.to::<Up<T>>()) {
                     self.handle_up(id, up);
                 }
             }
@@ -161,7 +183,7 @@ where
             return;
         };
         let down = match (hello.down, hello.local) {
-            (Some(sender), _) => DownTx::Ipc(sender),
+            (Some(sender), _) => DownTx::Ipc(sender, Outbox::never_waiting()),
             (None, Some(door)) => match self.doors.take(door) {
                 Some(sender) => DownTx::Local(sender),
                 None => return,
@@ -172,6 +194,7 @@ where
             let session = Session {
                 role,
                 down,
+                inbox: Inbox::keeping_parcels(Arc::clone(&self.pool)),
                 credits: 0,
                 dead: false,
             };
@@ -181,8 +204,8 @@ where
 
     fn handle_up(&mut self, id: u64, up: Up<T>) {
         match up {
-            Up::Items(batch) => self.receive_items(id, batch),
-            Up::Return(batch) => self.take_back(batch),
+            Up::Items(batch) => self.receive_items(id, batch.into_entries()),
+            Up::Return(batch) => self.items.push_front(batch.into_entries()),
             Up::Credits(want) => self.waiting_producers.push_back((id, want.max(1))),
             Up::Want(max) => self.waiting_consumers.push_back((id, max.max(1))),
             Up::TaskDone(n) => self.unfinished = self.unfinished.saturating_sub(u64::from(n)),
@@ -191,8 +214,8 @@ where
         }
     }
 
-    fn receive_items(&mut self, id: u64, batch: Vec<T>) {
-        let count = batch.len() as u64;
+    fn receive_items(&mut self, id: u64, batch: Vec<Entry<T>>) {
+        let count = batch.iter().map(Entry::count).sum::<usize>() as u64;
         if let Some(session) = self.sessions.get_mut(&id) {
             let spent = count.min(session.credits);
             session.credits -= spent;
@@ -201,14 +224,7 @@ where
         if self.config.joinable {
             self.unfinished += count;
         }
-        self.items.extend(batch);
-    }
-
-    /// A consumer let go of items it had fetched but not handed out: they go to the front again.
-    fn take_back(&mut self, batch: Vec<T>) {
-        for item in batch.into_iter().rev() {
-            self.items.push_front(item);
-        }
+        self.items.push_back(batch);
     }
 
     fn cancel(&mut self, id: u64) {
@@ -245,23 +261,31 @@ where
     }
 
     fn answer_consumers(&mut self) {
-        while !self.items.is_empty() {
-            let Some((id, max)) = self.waiting_consumers.pop_front() else {
-                return;
-            };
-            if !self.is_alive(id) {
-                continue;
-            }
-            let take = (max as usize).min(self.fair_share()).min(self.items.len());
-            let batch: Vec<T> = self.items.drain(..take).collect();
-            // If this fails the consumer died after asking: those items are lost with it, as an
-            // item a Python consumer had already taken is lost when it dies.
-            self.reply(id, Down::Items(batch));
-        }
+        self.hand_out_items();
         if self.ended() {
             for (id, _) in std::mem::take(&mut self.waiting_consumers) {
                 self.reply(id, Down::End);
             }
+        }
+    }
+
+    /// Items to waiting consumers, for as long as there are both. Handing items out early is
+    /// always safe (unlike answering a `join`, which must wait for the drain); it also keeps
+    /// few decoded items alive at a time, which lets the allocator reuse their memory.
+    fn hand_out_items(&mut self) {
+        while !self.items.is_empty() {
+            let Some((id, max)) = self.waiting_consumers.pop_front() else {
+                return;
+            };
+            let Some(session) = self.sessions.get(&id).filter(|session| !session.dead) else {
+                continue;
+            };
+            let per_message = session.down.items_per_message(max as usize);
+            let take = per_message.min(self.fair_share()).min(self.items.len());
+            let batch = session.down.batch(self.items.take(take));
+            // If this fails the consumer died after asking: those items are lost with it, as an
+            // item a Python consumer had already taken is lost when it dies.
+            self.reply(id, Down::Items(batch));
         }
     }
 
@@ -303,10 +327,6 @@ where
                 self.reply(id, Down::Joined);
             }
         }
-    }
-
-    fn is_alive(&self, id: u64) -> bool {
-        self.sessions.get(&id).is_some_and(|session| !session.dead)
     }
 
     fn reply(&mut self, id: u64, message: Down<T>) {

@@ -30,13 +30,13 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+use super::block::{WORD, copy_in, copy_out};
 use crate::Error;
 use crate::shared::{Array, SharedError};
 
 const FREE: i64 = 0;
 const WRITING: i64 = 1;
 const FULL: i64 = 2;
-const WORD: usize = 8;
 
 /// A pool of reusable shared-memory slots for byte payloads; see the module docs.
 ///
@@ -88,22 +88,7 @@ impl BytePool {
         let Some(slot) = self.claim() else {
             return Payload::Inline(ByteBuf::from(bytes));
         };
-        let start = self.data_start(slot);
-        let words = bytes.chunks_exact(WORD);
-        let tail = words.remainder();
-        let whole = words.len();
-        for (i, chunk) in words.enumerate() {
-            let word = i64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
-            self.memory.atomic(start + i).store(word, Ordering::Relaxed);
-        }
-        if !tail.is_empty() {
-            let mut word = [0u8; WORD];
-            word[..tail.len()].copy_from_slice(tail);
-            let word = i64::from_le_bytes(word);
-            self.memory
-                .atomic(start + whole)
-                .store(word, Ordering::Relaxed);
-        }
+        copy_in(&self.memory, self.data_start(slot), bytes);
         // Release: whoever reads FULL (with acquire) also sees every word stored above.
         self.state(slot).store(FULL, Ordering::Release);
         Payload::Slot {
@@ -126,13 +111,8 @@ impl BytePool {
         if self.state(slot).load(Ordering::Acquire) != FULL {
             return Err(foreign(slot, len));
         }
-        let start = self.data_start(slot);
-        let mut bytes = vec![0u8; len.next_multiple_of(WORD)];
-        for (i, out) in bytes.chunks_exact_mut(WORD).enumerate() {
-            let word = self.memory.atomic(start + i).load(Ordering::Relaxed);
-            out.copy_from_slice(&word.to_le_bytes());
-        }
-        bytes.truncate(len);
+        let mut bytes = Vec::new();
+        copy_out(&self.memory, self.data_start(slot), len, &mut bytes);
         // Release: our reads above happen before the next writer's claim sees FREE.
         self.state(slot).store(FREE, Ordering::Release);
         Ok(bytes)

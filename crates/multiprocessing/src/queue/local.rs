@@ -13,6 +13,7 @@
 //! process has no table, so it always takes the ipc path; a number cannot be forged across
 //! processes because the table only exists here.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -23,8 +24,10 @@ use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::lane::{Batch, Entry, Inbox, Outbox};
 use super::wire::Down;
 use crate::Error;
+use crate::ipc::{recv_error, recv_until};
 
 /// In-process answer channels waiting to be picked up by the broker, by door number.
 pub(crate) struct Doors<T> {
@@ -78,25 +81,46 @@ impl<T> Doors<T> {
     }
 }
 
-/// The broker's end of a session's answer channel.
+/// The broker's end of a session's answer channel. Answers to a handle in another process are
+/// encoded, and their items travel through the session's down lane (`lane.rs`); answers to a
+/// handle here move as they are.
 pub(crate) enum DownTx<T> {
-    Ipc(IpcSender<Down<T>>),
+    Ipc(IpcSender<Down<T>>, Arc<Outbox>),
     Local(mpsc::Sender<Down<T>>),
 }
 
-impl<T: Serialize> DownTx<T> {
+impl<T: Serialize + DeserializeOwned> DownTx<T> {
     /// `false` if the handle is gone.
     pub(crate) fn send(&self, message: Down<T>) -> bool {
         match self {
-            DownTx::Ipc(sender) => sender.send(message).is_ok(),
+            DownTx::Ipc(sender, outbox) => outbox.send(sender, message, "an answer").is_ok(),
             DownTx::Local(sender) => sender.send(message).is_ok(),
+        }
+    }
+
+    /// Items to answer with, as they are: parcels included, which a handle here decodes in
+    /// its own thread, and which go on to a handle in another process without being decoded.
+    pub(crate) fn batch(&self, entries: Vec<Entry<T>>) -> Batch<T> {
+        match self {
+            DownTx::Ipc(_, outbox) => Batch::Forward(entries, Arc::clone(outbox)),
+            DownTx::Local(_) => Batch::Arrived(entries),
+        }
+    }
+
+    /// How many items one answer should carry, at most `batch` (see
+    /// `Outbox::items_per_message`; in-process answers are never encoded, so any number).
+    pub(crate) fn items_per_message(&self, batch: usize) -> usize {
+        match self {
+            DownTx::Ipc(_, outbox) => outbox.items_per_message(batch),
+            DownTx::Local(_) => batch,
         }
     }
 }
 
-/// A handle's end of its session's answer channel.
+/// A handle's end of its session's answer channel; from another process, with the inbox of the
+/// session's down lane.
 pub(crate) enum DownRx<T> {
-    Ipc(IpcReceiver<Down<T>>),
+    Ipc(IpcReceiver<Down<T>>, RefCell<Inbox>),
     Local(mpsc::Receiver<Down<T>>),
 }
 
@@ -113,7 +137,9 @@ where
     /// Wait for the broker's answer as long as it takes.
     pub(crate) fn recv(&self) -> Result<Down<T>, Error> {
         match self {
-            DownRx::Ipc(receiver) => receiver.recv().map_err(super::broker_gone),
+            DownRx::Ipc(receiver, inbox) => {
+                (inbox.borrow_mut().lend(|| receiver.recv())).map_err(recv_error)
+            }
             DownRx::Local(receiver) => receiver.recv().map_err(|_| Error::Disconnected),
         }
     }
@@ -121,12 +147,11 @@ where
     /// Wait for the broker's answer until `deadline`.
     pub(crate) fn recv_until(&self, deadline: Instant) -> Result<Down<T>, Missing> {
         match self {
-            DownRx::Ipc(receiver) => {
-                super::recv_until(receiver, deadline).map_err(|error| match error {
+            DownRx::Ipc(receiver, inbox) => {
+                let received = inbox.borrow_mut().lend(|| recv_until(receiver, deadline));
+                received.map_err(|error| match error {
                     ipc_channel::TryRecvError::Empty => Missing::TimedOut,
-                    ipc_channel::TryRecvError::IpcError(e) => {
-                        Missing::Failed(super::broker_gone(e))
-                    }
+                    ipc_channel::TryRecvError::IpcError(e) => Missing::Failed(recv_error(e)),
                 })
             }
             DownRx::Local(receiver) => {

@@ -8,17 +8,24 @@
 //!
 //! postcard, ipc-channel's format, is not self-describing: enums are plain tagged enums here, never
 //! `#[serde(untagged)]`.
+//!
+//! Items always travel as a [`Batch`], whose encoding decides whether the bytes go through the
+//! socket or through a block of shared memory (`lane.rs`).
 
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use super::lane::Batch;
 
 /// A handle's message to the broker.
 #[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned"))]
 pub(crate) enum Up<T> {
     /// Producer: a batch of items (in a bounded queue, already paid for with credits).
-    Items(Vec<T>),
+    Items(Batch<T>),
     /// Consumer being dropped: items it fetched but never handed out, to give to someone else.
-    Return(Vec<T>),
+    Return(Batch<T>),
     /// Producer of a bounded queue: "let me put up to this many more items".
     Credits(u32),
     /// Consumer: "hand me up to this many items".
@@ -34,9 +41,10 @@ pub(crate) enum Up<T> {
 
 /// The broker's message to one handle.
 #[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned"))]
 pub(crate) enum Down<T> {
     /// Answer to `Want`: at least one item.
-    Items(Vec<T>),
+    Items(Batch<T>),
     /// Answer to `Want`: every producer is gone and every item has been handed out.
     End,
     /// Answer to `Credits`: this many puts may go ahead (at least one).

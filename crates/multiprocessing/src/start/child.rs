@@ -22,7 +22,6 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::OnceLock;
 
-use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender, OpaqueIpcReceiver, OpaqueIpcSender};
 use serde::{Deserialize, Serialize};
 
@@ -30,20 +29,21 @@ use super::protocol::{
     BOOTSTRAP_ENV, BootstrapSpec, EXIT_BOOTSTRAP_FAILED, EXIT_FAILED, EXIT_ORPHANED, Header, Hello,
     Outcome, describe_decode_failure,
 };
-use crate::Error;
+use crate::ipc::send_checked;
 
 static CURRENT_NAME: OnceLock<String> = OnceLock::new();
 
-/// Wraps the panic hook so that the panic ipc-channel raises for a message with more than 64 file
-/// descriptors, which [`send_checked`] turns into [`Error::TooManyHandles`], is not also printed as
-/// if the program had crashed. Every other panic goes to the previous hook unchanged. (A hook the
-/// program installs after `init()` replaces this one; then that message is printed, nothing more.)
+/// Wraps the panic hook so that the panics `ipc.rs` catches and turns into errors (ipc-channel's
+/// for a message with more than 64 file descriptors, which `ipc::send_checked` makes
+/// [`Error::TooManyHandles`](crate::Error::TooManyHandles)) are not also printed as if the program had crashed. Every other
+/// panic goes to the previous hook unchanged. (A hook the program installs after `init()`
+/// replaces this one; then that message is printed, nothing more.)
 pub(crate) fn quiet_checked_sends() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if !IN_CHECKED_SEND.with(|flag| flag.get()) {
+            if !crate::ipc::in_checked_call() {
                 previous(info);
             }
         }));
@@ -190,50 +190,8 @@ where
     }
 }
 
-/// `sender.send(value)`, with the two ways ipc-channel can fail *inside* a send made into errors:
-///
-/// - more than 64 file descriptors in one message make ipc-channel panic (an `assert!`); we catch
-///   that and return [`Error::TooManyHandles`];
-/// - a `Serialize` that fails half-way can leave channel ends it had already collected in
-///   ipc-channel's thread-local list, and the next send on this thread would carry them along and
-///   scramble its message. We flush them by sending a unit value to a throwaway channel.
-pub(crate) fn send_checked<T: Serialize>(
-    sender: &IpcSender<T>,
-    value: T,
-    what: &str,
-) -> Result<(), Error> {
-    IN_CHECKED_SEND.with(|flag| flag.set(true));
-    let sent = panic::catch_unwind(AssertUnwindSafe(|| sender.send(value)));
-    IN_CHECKED_SEND.with(|flag| flag.set(false));
-    match sent {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(IpcError::SerializationError(e))) => {
-            flush_stray_handles();
-            Err(Error::Serialization(format!(
-                "could not serialize {what} of type {} ({e:?})",
-                std::any::type_name::<T>()
-            )))
-        }
-        Ok(Err(other)) => Err(other.into()),
-        Err(_) => {
-            flush_stray_handles();
-            Err(Error::TooManyHandles {
-                what: what.to_string(),
-            })
-        }
-    }
-}
-
-fn flush_stray_handles() {
-    if let Ok((sender, _receiver)) = ipc::channel::<()>() {
-        let _ = sender.send(());
-    }
-}
 
 thread_local! {
-    /// Set while `send_checked` runs: a panic then is ipc-channel's descriptor limit, turned into
-    /// an error, and the child's hook stays quiet about it.
-    static IN_CHECKED_SEND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The location of the last panic on this thread, recorded by the hook.
     static LAST_PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
@@ -243,7 +201,7 @@ thread_local! {
 fn install_panic_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        if IN_CHECKED_SEND.with(|flag| flag.get()) {
+        if crate::ipc::in_checked_call() {
             return;
         }
         let location = info
@@ -289,19 +247,5 @@ mod tests {
             take_panic_report(payload.as_ref()).0,
             "<non-string panic payload>"
         );
-    }
-
-    #[test]
-    fn too_many_handles_is_an_error_not_a_panic() {
-        let (sender, _receiver) = ipc::channel::<Vec<IpcSender<()>>>().expect("channel");
-        let handles: Vec<IpcSender<()>> = (0..65)
-            .map(|_| ipc::channel::<()>().expect("channel").0)
-            .collect();
-        let error = send_checked(&sender, handles, "65 senders").unwrap_err();
-        assert!(matches!(error, Error::TooManyHandles { .. }), "{error}");
-        // And the thread can still send normally afterwards.
-        let (sender, receiver) = ipc::channel::<u32>().expect("channel");
-        sender.send(5).expect("send");
-        assert_eq!(receiver.recv().expect("recv"), 5);
     }
 }

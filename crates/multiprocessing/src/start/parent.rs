@@ -20,7 +20,7 @@ use ipc_channel::ipc::{self, IpcOneShotServer, IpcSender, OpaqueIpcReceiver};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::child::send_checked;
+use crate::ipc::send_checked;
 use super::fnid::{Fingerprint, FnIdentity};
 use super::forkserver::{self, ForkError, Forked};
 use super::method::StartMethod;
