@@ -190,7 +190,6 @@ where
     }
 }
 
-
 thread_local! {
     /// The location of the last panic on this thread, recorded by the hook.
     static LAST_PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };

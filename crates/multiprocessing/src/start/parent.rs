@@ -20,13 +20,13 @@ use ipc_channel::ipc::{self, IpcOneShotServer, IpcSender, OpaqueIpcReceiver};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::ipc::send_checked;
 use super::fnid::{Fingerprint, FnIdentity};
 use super::forkserver::{self, ForkError, Forked};
 use super::method::StartMethod;
 use super::protocol::{self, Header, Hello};
 use super::spawn::{self, Start, StartFailure, StartReport};
 use super::started::Started;
+use crate::ipc::send_checked;
 use crate::platform::{self, ChildHandle};
 use crate::{Builder, Error};
 
