@@ -1,5 +1,7 @@
 //! The book stays in sync with the code: every `{{#include}}` names a file and an anchor that
-//! exist, every page in `SUMMARY.md` exists, and every example is included by some page.
+//! exist, every page in `SUMMARY.md` exists, and every example is included by some page. And the
+//! code the book shows fits it: every included line within [`MAX_INCLUDED_COLUMNS`], every
+//! listing within [`MAX_LISTING_LINES`].
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -11,6 +13,15 @@ use workspace_tests::{examples, markdown_files, workspace_root};
 /// Examples that no page includes yet. This list only shrinks: write the example up, then remove
 /// it from here.
 const NOT_YET_WRITTEN_UP: &[&str] = &[];
+
+/// The widest line a page may include. At 1280 px with the sidebar open, the book's code blocks
+/// show 95 columns before they scroll (`docs/theme/wrap.css` sets the width); the margin is for
+/// other fonts. `rustfmt.toml` in `crates/*/src` keeps code within it; comments are wrapped by
+/// hand.
+const MAX_INCLUDED_COLUMNS: usize = 90;
+
+/// The longest a listing may be, its header included: one idea per listing.
+const MAX_LISTING_LINES: usize = 150;
 
 /// One `{{#include path:anchor}}` found in a page.
 struct Include {
@@ -180,4 +191,100 @@ fn every_exercise_is_listed_on_the_exercises_page() {
         missing.is_empty(),
         "docs/src/exercises.md does not list {missing:?} in its table"
     );
+}
+
+/// The lines an include shows: the anchored part, the given line range, or the whole file.
+fn shown_lines(text: &str, selector: Option<&str>) -> Vec<(usize, String)> {
+    let numbered = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.to_owned()));
+    let Some(selector) = selector else {
+        return numbered.collect();
+    };
+    if let Some((from, to)) = selector.split_once(':')
+        && from.chars().chain(to.chars()).all(|c| c.is_ascii_digit())
+    {
+        let from: usize = from.parse().unwrap_or(1);
+        let to: usize = to.parse().unwrap_or(usize::MAX);
+        return numbered.filter(|(n, _)| (from..=to).contains(n)).collect();
+    }
+    let is_marker = |line: &str, marker: &str| {
+        line.trim_start()
+            .trim_start_matches("//")
+            .trim_start_matches('#')
+            .trim()
+            == marker
+    };
+    let (start, end) = (
+        format!("ANCHOR: {selector}"),
+        format!("ANCHOR_END: {selector}"),
+    );
+    let mut inside = false;
+    let mut shown = Vec::new();
+    for (n, line) in numbered {
+        if is_marker(&line, &start) {
+            inside = true;
+        } else if is_marker(&line, &end) {
+            inside = false;
+        } else if inside && !line.contains("ANCHOR") {
+            shown.push((n, line));
+        }
+    }
+    shown
+}
+
+#[test]
+fn every_included_line_fits_the_page() {
+    let mut too_wide = BTreeSet::new();
+    for include in includes() {
+        let Ok(text) = fs::read_to_string(&include.target) else {
+            continue; // reported by every_include_resolves_to_a_file_and_an_anchor
+        };
+        for (n, line) in shown_lines(&text, include.selector.as_deref()) {
+            let columns = line.chars().count();
+            if columns > MAX_INCLUDED_COLUMNS {
+                too_wide.insert(format!(
+                    "{}:{n} ({columns} columns)",
+                    relative(&include.target)
+                ));
+            }
+        }
+    }
+    assert!(
+        too_wide.is_empty(),
+        "lines the book shows are wider than {MAX_INCLUDED_COLUMNS} columns, so they scroll:\n{}",
+        too_wide.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn every_listing_is_short_enough_to_show_one_idea() {
+    let too_long: Vec<String> = examples()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|example| {
+            let lines = fs::read_to_string(&example.path).ok()?.lines().count();
+            (lines > MAX_LISTING_LINES).then(|| format!("{} ({lines} lines)", example.id()))
+        })
+        .collect();
+    assert!(
+        too_long.is_empty(),
+        "listings over {MAX_LISTING_LINES} lines (split them by idea): {too_long:?}"
+    );
+}
+
+#[test]
+fn shown_lines_follow_anchors_and_ranges() {
+    let text = "a\n// ANCHOR: x\nb\n// ANCHOR_END: x\nc";
+    let lines = |selector| -> Vec<usize> {
+        shown_lines(text, selector)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()
+    };
+    assert_eq!(lines(Some("x")), vec![3]);
+    assert_eq!(lines(Some("1:2")), vec![1, 2]);
+    assert_eq!(lines(Some("4:")), vec![4, 5]);
+    assert_eq!(lines(None), vec![1, 2, 3, 4, 5]);
 }

@@ -315,8 +315,9 @@ fn produce_pooled((tx, pool, count): (queue::Sender<Payload>, BytePool, usize)) 
 /// payload is checked byte for byte on arrival.
 fn pooled_payloads(count: usize) -> Result<(), Error> {
     // ANCHOR: pool_consumer
-    // Slots in use at most: 4 in the queue + 2 fetched by the consumer + 1 packed by the producer
-    // while it waits for room = 7 of 8, so a slot is always free and nothing goes inline.
+    // Slots in use at most: 4 in the queue + 2 fetched by the consumer + 1 packed by the
+    // producer while it waits for room = 7 of 8, so a slot is always free and nothing
+    // goes inline.
     let pool = BytePool::new(8, MIB).expect("a pool of 8 MiB");
     let (tx, rx) = Queue::<Payload>::builder().capacity(4).batch(2).build()?;
     let child = start(produce_pooled, (tx, pool.clone(), count))?;

@@ -104,7 +104,10 @@ pub(crate) fn send_catching<M: Serialize>(
 
 /// Receive before `deadline`. ipc-channel's timeouts count whole milliseconds and may return a
 /// little early; this waits again until the deadline has really passed.
-pub(crate) fn recv_until<M>(receiver: &IpcReceiver<M>, deadline: Instant) -> Result<M, TryRecvError>
+pub(crate) fn recv_until<M>(
+    receiver: &IpcReceiver<M>,
+    deadline: Instant,
+) -> Result<M, TryRecvError>
 where
     M: Serialize + DeserializeOwned,
 {

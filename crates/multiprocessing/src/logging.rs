@@ -245,7 +245,11 @@ impl FieldText {
 }
 
 impl tracing::field::Visit for FieldText {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+    fn record_debug(
+        &mut self,
+        field: &tracing::field::Field,
+        value: &dyn std::fmt::Debug,
+    ) {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
@@ -403,7 +407,9 @@ fn write_records(
 
 /// Says why the writer stopped. Senders fall back to their own stderr from now on.
 fn stopped(error: &io::Error) {
-    eprintln!("[log writer] stopped: the output failed ({error}); processes now log to stderr");
+    eprintln!(
+        "[log writer] stopped: the output failed ({error}); processes now log to stderr"
+    );
 }
 // ANCHOR_END: writer
 
@@ -450,7 +456,8 @@ mod tests {
                 let sender = writer.sender();
                 scope.spawn(move || {
                     for i in 0..200 {
-                        let message = format!("thread {thread} record {i} {}", "x".repeat(300));
+                        let message =
+                            format!("thread {thread} record {i} {}", "x".repeat(300));
                         sender.log(Level::Info, "test", &message).unwrap();
                     }
                 });

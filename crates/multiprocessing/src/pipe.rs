@@ -203,7 +203,9 @@ where
             return peeked;
         }
         recv_until(&self.rx, Instant::now() + timeout).map_err(|error| match error {
-            TryRecvError::Empty => Error::Timeout(format!("a message on a pipe ({timeout:?})")),
+            TryRecvError::Empty => {
+                Error::Timeout(format!("a message on a pipe ({timeout:?})"))
+            }
             TryRecvError::IpcError(e) => Error::from(e),
         })
     }

@@ -114,7 +114,8 @@ pub(crate) fn exe_identity() -> Result<(u64, u64), Error> {
 #[cfg(target_os = "linux")]
 pub(crate) fn exe_code_ranges() -> Result<&'static [std::ops::Range<usize>], Error> {
     use std::sync::OnceLock;
-    static RANGES: OnceLock<Result<Vec<std::ops::Range<usize>>, String>> = OnceLock::new();
+    static RANGES: OnceLock<Result<Vec<std::ops::Range<usize>>, String>> =
+        OnceLock::new();
     let ranges = RANGES.get_or_init(|| {
         let (_, inode) = exe_identity().map_err(|e| e.to_string())?;
         let maps = std::fs::read_to_string("/proc/self/maps")
@@ -280,16 +281,21 @@ impl ChildHandle {
 
     /// Waits until the child has exited or `timeout` has passed; `true` if it has exited (it is
     /// then ready to be reaped without blocking).
-    pub(crate) fn wait_exit(&self, child: &mut Child, timeout: Duration) -> Result<bool, Error> {
+    pub(crate) fn wait_exit(
+        &self,
+        child: &mut Child,
+        timeout: Duration,
+    ) -> Result<bool, Error> {
         #[cfg(target_os = "linux")]
         if let Some(pidfd) = &self.pidfd {
             use rustix::event::{PollFd, PollFlags, poll};
             let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
-            let timeout =
-                rustix::event::Timespec::try_from(timeout).unwrap_or(rustix::event::Timespec {
+            let timeout = rustix::event::Timespec::try_from(timeout).unwrap_or(
+                rustix::event::Timespec {
                     tv_sec: i64::MAX,
                     tv_nsec: 0,
-                });
+                },
+            );
             return match poll(&mut fds, Some(&timeout)) {
                 Ok(ready) => Ok(ready > 0),
                 Err(rustix::io::Errno::INTR) => Ok(false),
@@ -389,7 +395,8 @@ mod tests {
     #[test]
     fn this_test_binary_has_code_ranges_containing_its_functions() {
         let ranges = exe_code_ranges().expect("code ranges of the test binary");
-        let here = this_test_binary_has_code_ranges_containing_its_functions as fn() as usize;
+        let here =
+            this_test_binary_has_code_ranges_containing_its_functions as fn() as usize;
         assert!(ranges.iter().any(|r| r.contains(&here)));
     }
 }

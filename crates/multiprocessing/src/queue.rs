@@ -244,7 +244,9 @@ where
     }
 
     /// A joinable queue that holds at most `capacity` items.
-    pub fn bounded(capacity: u32) -> Result<(JoinableSender<T>, JoinableReceiver<T>), Error> {
+    pub fn bounded(
+        capacity: u32,
+    ) -> Result<(JoinableSender<T>, JoinableReceiver<T>), Error> {
         let (tx, rx) = QueueBuilder::new()
             .batch(1)
             .capacity(capacity)
@@ -302,12 +304,14 @@ impl QueueBuilder {
         let producers = set.add(producer_hellos).map_err(Error::Ipc)?;
         let consumers = set.add(consumer_hellos).map_err(Error::Ipc)?;
         let doors = Doors::new();
-        let broker = Broker::<T>::new(set, self.config, Arc::clone(&doors), producers, consumers);
+        let broker =
+            Broker::<T>::new(set, self.config, Arc::clone(&doors), producers, consumers);
         thread::Builder::new()
             .name("queue-broker".into())
             .spawn(move || broker.run())
             .map_err(Error::Spawn)?;
-        let sender = Sender::from_parts(producer_registry, self.config, Some(Arc::clone(&doors)));
+        let sender =
+            Sender::from_parts(producer_registry, self.config, Some(Arc::clone(&doors)));
         let receiver = Receiver::from_parts(consumer_registry, self.config, Some(doors));
         Ok((sender, receiver))
     }

@@ -154,7 +154,8 @@ impl Clone for Region {
     fn clone(&self) -> Region {
         // Cloning an `IpcSharedMemory` maps the same memfd again; re-derive the pointer for the
         // new mapping. The sizes were already checked, so this cannot fail.
-        Region::from_shm(self.shm.clone()).expect("a clone has the same size and alignment")
+        Region::from_shm(self.shm.clone())
+            .expect("a clone has the same size and alignment")
     }
 }
 

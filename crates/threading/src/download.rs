@@ -241,11 +241,13 @@ impl Downloader {
         let started = Instant::now();
         refuse_non_file_target(target)?;
         let staged = create_staging_file(target)?;
-        let mut writer = writer_for(staged.as_file()).map_err(|source| DownloadError::Write {
-            path: Some(target.to_path_buf()),
-            source,
-        })?;
-        let mut summary = self.download_to_writer_at(url, &mut writer, Some(target), progress)?;
+        let mut writer =
+            writer_for(staged.as_file()).map_err(|source| DownloadError::Write {
+                path: Some(target.to_path_buf()),
+                source,
+            })?;
+        let mut summary =
+            self.download_to_writer_at(url, &mut writer, Some(target), progress)?;
         drop(writer);
         // Make the bytes durable before the rename makes them visible under the real
         // name.
@@ -296,8 +298,10 @@ impl Downloader {
         let total = response.content_length();
         progress.record_total(total);
         let mut buffered = BufWriter::with_capacity(WRITE_BUFFER_BYTES, writer);
-        let bytes = copy_body(response, &mut buffered, progress, total)
-            .map_err(|failure| failure.into_error(url, destination, total, self.timeout))?;
+        let bytes =
+            copy_body(response, &mut buffered, progress, total).map_err(|failure| {
+                failure.into_error(url, destination, total, self.timeout)
+            })?;
         buffered.flush().map_err(|source| DownloadError::Write {
             path: destination.map(Path::to_path_buf),
             source,

@@ -106,7 +106,8 @@ impl Event {
         let started_at = state.generation;
         state.waiting += 1;
         let woken = |state: &mut State| state.is_set || state.generation != started_at;
-        let (mut state, was_set) = facade::wait_until(&self.changed, state, deadline, woken);
+        let (mut state, was_set) =
+            facade::wait_until(&self.changed, state, deadline, woken);
         state.waiting -= 1;
         was_set
     }

@@ -105,5 +105,7 @@ pub mod semaphore;
 pub mod server;
 
 pub use event::Event;
-pub use pool::{AsCompleted, PoolError, TaskError, TaskFuture, ThreadPoolExecutor, as_completed};
+pub use pool::{
+    AsCompleted, PoolError, TaskError, TaskFuture, ThreadPoolExecutor, as_completed,
+};
 pub use semaphore::{Semaphore, SemaphorePermit};

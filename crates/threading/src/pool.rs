@@ -311,7 +311,9 @@ impl<T> TaskFuture<T> {
 ///
 /// Each item is `(index, outcome)`, where `index` is the future's position in `futures`, so the
 /// caller can tell which task finished. See [`AsCompleted::with_deadline`] to bound the wait.
-pub fn as_completed<T>(futures: impl IntoIterator<Item = TaskFuture<T>>) -> AsCompleted<T> {
+pub fn as_completed<T>(
+    futures: impl IntoIterator<Item = TaskFuture<T>>,
+) -> AsCompleted<T> {
     AsCompleted {
         pending: futures.into_iter().enumerate().collect(),
         deadline: None,

@@ -84,7 +84,10 @@ impl Semaphore {
     }
 
     // ANCHOR: acquire_with
-    fn acquire_with(&self, deadline: Option<std::time::Instant>) -> Option<SemaphorePermit<'_>> {
+    fn acquire_with(
+        &self,
+        deadline: Option<std::time::Instant>,
+    ) -> Option<SemaphorePermit<'_>> {
         let available = facade::lock(&self.available);
         let (_available, got_one) =
             facade::wait_until(&self.released, available, deadline, take_one);

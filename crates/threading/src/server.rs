@@ -53,7 +53,9 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{
+    Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -187,7 +189,11 @@ impl Shared {
     }
 
     /// Registers `stream` if there is room; `None` means the server is full.
-    fn register(&self, stream: &TcpStream, max_connections: usize) -> io::Result<Option<u64>> {
+    fn register(
+        &self,
+        stream: &TcpStream,
+        max_connections: usize,
+    ) -> io::Result<Option<u64>> {
         let mut registry = self.registry();
         if registry.live.len() >= max_connections {
             return Ok(None);
@@ -250,7 +256,10 @@ pub struct ServerHandle {
 /// handle is shut down or dropped.
 ///
 /// Port 0 picks a free port; [`ServerHandle::local_addr`] says which.
-pub fn spawn(addr: impl ToSocketAddrs, config: ServerConfig) -> Result<ServerHandle, ServerError> {
+pub fn spawn(
+    addr: impl ToSocketAddrs,
+    config: ServerConfig,
+) -> Result<ServerHandle, ServerError> {
     let describe = describe_addr(&addr);
     let bind_error = |source| ServerError::Bind {
         addr: describe.clone(),
@@ -366,13 +375,13 @@ impl ServerHandle {
         // not a hang.
         let doorbell = doorbell_addr(self.local_addr);
         let _ = TcpStream::connect_timeout(&doorbell, remaining(deadline));
-        let threads = self
-            .accept_done
-            .recv_timeout(remaining(deadline))
-            .map_err(|_| ServerError::ShutdownTimeout {
-                timeout: self.config.shutdown_timeout,
-                waiting_for: "the accept loop".into(),
-            })?;
+        let threads =
+            self.accept_done
+                .recv_timeout(remaining(deadline))
+                .map_err(|_| ServerError::ShutdownTimeout {
+                    timeout: self.config.shutdown_timeout,
+                    waiting_for: "the accept loop".into(),
+                })?;
         // It has sent its result, so it is finishing: this join returns at once.
         let _ = accept_thread.join();
         Ok(threads)
@@ -480,7 +489,11 @@ fn accept_loop(
 // ANCHOR_END: accept_loop
 
 /// Starts a thread for `stream`, or turns it away if the server is full.
-fn admit(stream: TcpStream, shared: &Arc<Shared>, config: &ServerConfig) -> Option<JoinHandle<()>> {
+fn admit(
+    stream: TcpStream,
+    shared: &Arc<Shared>,
+    config: &ServerConfig,
+) -> Option<JoinHandle<()>> {
     let id = match shared.register(&stream, config.max_connections) {
         Ok(Some(id)) => id,
         Ok(None) | Err(_) => {
@@ -586,7 +599,9 @@ fn send_reply(mut stream: &TcpStream, reply: &Reply) -> io::Result<()> {
 /// Closing a socket that has unread input makes the kernel send a reset, and a reset can make the
 /// client lose the reply it has not read yet. Web servers call this a lingering close.
 fn linger(stream: &TcpStream) {
-    if stream.shutdown(Shutdown::Write).is_err() || stream.set_read_timeout(Some(LINGER)).is_err() {
+    if stream.shutdown(Shutdown::Write).is_err()
+        || stream.set_read_timeout(Some(LINGER)).is_err()
+    {
         return;
     }
     let _ = io::copy(&mut stream.take(LINGER_BYTES), &mut io::sink());

@@ -147,7 +147,10 @@ where
     /// `Result<T, String>` included, and hands it back whole as the value; one function cannot
     /// also give a `Result` with a non-serializable error a meaning of its own (that would need
     /// specialization, which stable Rust does not have).
-    pub fn spawn_fallible<A, E>(f: fn(A) -> Result<R, E>, arg: A) -> Result<Process<R>, Error>
+    pub fn spawn_fallible<A, E>(
+        f: fn(A) -> Result<R, E>,
+        arg: A,
+    ) -> Result<Process<R>, Error>
     where
         A: Serialize + DeserializeOwned,
         E: std::fmt::Display,

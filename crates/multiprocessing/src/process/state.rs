@@ -81,7 +81,10 @@ where
 {
     /// The join state machine: take steps until the result is handed out (`Ok(Some)` or `Err`)
     /// or `deadline` passes (`Ok(None)`, staying at the stage reached).
-    pub(super) fn join_until(&mut self, deadline: Option<Instant>) -> Result<Option<R>, Error> {
+    pub(super) fn join_until(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<R>, Error> {
         loop {
             // Every arm either moves to the next stage or puts its stage back and returns.
             self.stage = match std::mem::replace(&mut self.stage, Stage::Joined) {
@@ -112,7 +115,9 @@ where
                     },
                 },
                 Stage::Reported(outcome) => match self.child.wait_until(deadline) {
-                    Ok(Some(status)) => return hand_out(outcome, platform::exitcode(status)),
+                    Ok(Some(status)) => {
+                        return hand_out(outcome, platform::exitcode(status));
+                    }
                     Ok(None) => {
                         self.stage = Stage::Reported(outcome);
                         return Ok(None);
@@ -163,7 +168,9 @@ fn hand_out<R>(outcome: Option<Outcome<R>>, exitcode: i32) -> Result<Option<R>, 
     match outcome {
         Some(Outcome::Returned(value)) => Ok(Some(value)),
         Some(Outcome::Failed(message)) => Err(Error::Failed { message }),
-        Some(Outcome::Panicked { message, location }) => Err(Error::Panicked { message, location }),
+        Some(Outcome::Panicked { message, location }) => {
+            Err(Error::Panicked { message, location })
+        }
         Some(Outcome::Unsendable(reason)) => Err(Error::Serialization(reason)),
         Some(Outcome::Refused(reason)) => Err(Error::Bootstrap(reason)),
         None => Err(Error::Died { exitcode }),

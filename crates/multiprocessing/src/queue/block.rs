@@ -152,7 +152,8 @@ impl BlockWriter<'_> {
     /// message did not fit (then its first bytes are in the block and the rest in `spill`).
     pub(super) fn finish(self) -> (usize, bool) {
         if !self.at.is_multiple_of(WORD) {
-            self.words[self.at / WORD].store(i64::from_le_bytes(self.partial), Ordering::Relaxed);
+            self.words[self.at / WORD]
+                .store(i64::from_le_bytes(self.partial), Ordering::Relaxed);
         }
         (self.at, self.spilled)
     }
@@ -180,7 +181,8 @@ impl BlockWriter<'_> {
         let tail = chunks.remainder();
         let whole = chunks.len();
         for (word, chunk) in self.words[first..first + whole].iter().zip(chunks) {
-            let value = i64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
+            let value =
+                i64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
             word.store(value, Ordering::Relaxed);
         }
         self.at += whole * WORD;
@@ -208,7 +210,8 @@ pub(super) fn copy_in(memory: &Array, start: usize, bytes: &[u8]) {
     let chunks = bytes.chunks_exact(WORD);
     let tail = chunks.remainder();
     for (word, chunk) in words.iter().zip(chunks) {
-        let value = i64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
+        let value =
+            i64::from_le_bytes(chunk.try_into().expect("chunks_exact gives 8 bytes"));
         word.store(value, Ordering::Relaxed);
     }
     if !tail.is_empty() {

@@ -208,7 +208,9 @@ where
             Up::Return(batch) => self.items.push_front(batch.into_entries()),
             Up::Credits(want) => self.waiting_producers.push_back((id, want.max(1))),
             Up::Want(max) => self.waiting_consumers.push_back((id, max.max(1))),
-            Up::TaskDone(n) => self.unfinished = self.unfinished.saturating_sub(u64::from(n)),
+            Up::TaskDone(n) => {
+                self.unfinished = self.unfinished.saturating_sub(u64::from(n))
+            }
             Up::Join => self.waiting_joiners.push(id),
             Up::Cancel => self.cancel(id),
         }
@@ -277,7 +279,8 @@ where
             let Some((id, max)) = self.waiting_consumers.pop_front() else {
                 return;
             };
-            let Some(session) = self.sessions.get(&id).filter(|session| !session.dead) else {
+            let Some(session) = self.sessions.get(&id).filter(|session| !session.dead)
+            else {
                 continue;
             };
             let per_message = session.down.items_per_message(max as usize);

@@ -102,7 +102,8 @@ where
         });
         let failure = Arc::new(Mutex::new(None));
         let thread = {
-            let (backlog, outbox, failure) = (backlog.clone(), outbox.clone(), failure.clone());
+            let (backlog, outbox, failure) =
+                (backlog.clone(), outbox.clone(), failure.clone());
             thread::Builder::new()
                 .name("queue-feeder".into())
                 .spawn(move || {
@@ -210,7 +211,8 @@ fn feed_loop<T: Serialize>(
         let batch = Batch::Outgoing(items, Arc::clone(outbox));
         if !batch.is_empty()
             && lock(failure).is_none()
-            && let Err(error) = outbox.send(up, Up::Items(batch), "a batch of queue items")
+            && let Err(error) =
+                outbox.send(up, Up::Items(batch), "a batch of queue items")
         {
             // Later puts report this; items still arriving are dropped so puts never block.
             *lock(failure) = Some(error);

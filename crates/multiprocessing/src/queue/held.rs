@@ -79,7 +79,9 @@ impl<T: DeserializeOwned> Held<T> {
 /// Items from entries, decoding parcels here. A parcel that does not decode (only a bug or two
 /// different binaries can cause that) is reported on standard error and its items are lost: the
 /// broker has no one to return an error to.
-pub(super) fn into_items_reporting<T: DeserializeOwned>(entries: Vec<Entry<T>>) -> Vec<T> {
+pub(super) fn into_items_reporting<T: DeserializeOwned>(
+    entries: Vec<Entry<T>>,
+) -> Vec<T> {
     let mut items = Vec::new();
     for entry in entries {
         match entry {
@@ -94,7 +96,9 @@ pub(super) fn into_items_reporting<T: DeserializeOwned>(entries: Vec<Entry<T>>) 
 }
 
 fn report_lost(count: usize, error: &str) {
-    eprintln!("multiprocessing: the queue broker lost {count} items it could not decode: {error}");
+    eprintln!(
+        "multiprocessing: the queue broker lost {count} items it could not decode: {error}"
+    );
 }
 
 #[cfg(test)]

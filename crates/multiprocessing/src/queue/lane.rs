@@ -239,7 +239,8 @@ impl<T: Serialize> Serialize for Batch<T> {
                         Entry::Parcel(_) => None,
                     })
                     .collect();
-                let items = items.ok_or_else(|| S::Error::custom("a parcel cannot be sent on"))?;
+                let items = items
+                    .ok_or_else(|| S::Error::custom("a parcel cannot be sent on"))?;
                 let bytes = postcard::to_stdvec(&items).map_err(S::Error::custom)?;
                 WireOut::Inline(Bytes::new(&bytes)).serialize(serializer)
             }
@@ -250,7 +251,9 @@ impl<T: Serialize> Serialize for Batch<T> {
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Batch<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let entries = match WireIn::deserialize(deserializer)? {
-            WireIn::Inline(bytes) => decode(bytes).map(|items| Batch::of(items).into_entries()),
+            WireIn::Inline(bytes) => {
+                decode(bytes).map(|items| Batch::of(items).into_entries())
+            }
             WireIn::Stored {
                 block,
                 len,

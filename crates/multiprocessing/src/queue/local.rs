@@ -93,7 +93,9 @@ impl<T: Serialize + DeserializeOwned> DownTx<T> {
     /// `false` if the handle is gone.
     pub(crate) fn send(&self, message: Down<T>) -> bool {
         match self {
-            DownTx::Ipc(sender, outbox) => outbox.send(sender, message, "an answer").is_ok(),
+            DownTx::Ipc(sender, outbox) => {
+                outbox.send(sender, message, "an answer").is_ok()
+            }
             DownTx::Local(sender) => sender.send(message).is_ok(),
         }
     }
@@ -151,14 +153,18 @@ where
                 let received = inbox.borrow_mut().lend(|| recv_until(receiver, deadline));
                 received.map_err(|error| match error {
                     ipc_channel::TryRecvError::Empty => Missing::TimedOut,
-                    ipc_channel::TryRecvError::IpcError(e) => Missing::Failed(recv_error(e)),
+                    ipc_channel::TryRecvError::IpcError(e) => {
+                        Missing::Failed(recv_error(e))
+                    }
                 })
             }
             DownRx::Local(receiver) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 receiver.recv_timeout(left).map_err(|error| match error {
                     RecvTimeoutError::Timeout => Missing::TimedOut,
-                    RecvTimeoutError::Disconnected => Missing::Failed(Error::Disconnected),
+                    RecvTimeoutError::Disconnected => {
+                        Missing::Failed(Error::Disconnected)
+                    }
                 })
             }
         }

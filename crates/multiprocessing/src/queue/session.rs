@@ -124,5 +124,7 @@ pub(super) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
 
 /// An answer that does not fit the request: a bug, or two different binaries.
 pub(super) fn protocol_error() -> Error {
-    Error::Serialization("unexpected answer from the queue broker (mismatched binaries?)".into())
+    Error::Serialization(
+        "unexpected answer from the queue broker (mismatched binaries?)".into(),
+    )
 }

@@ -22,12 +22,14 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::OnceLock;
 
-use ipc_channel::ipc::{self, IpcReceiver, IpcSender, OpaqueIpcReceiver, OpaqueIpcSender};
+use ipc_channel::ipc::{
+    self, IpcReceiver, IpcSender, OpaqueIpcReceiver, OpaqueIpcSender,
+};
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{
-    BOOTSTRAP_ENV, BootstrapSpec, EXIT_BOOTSTRAP_FAILED, EXIT_FAILED, EXIT_ORPHANED, Header, Hello,
-    Outcome, describe_decode_failure,
+    BOOTSTRAP_ENV, BootstrapSpec, EXIT_BOOTSTRAP_FAILED, EXIT_FAILED, EXIT_ORPHANED,
+    Header, Hello, Outcome, describe_decode_failure,
 };
 use crate::ipc::send_checked;
 
@@ -99,7 +101,8 @@ fn run_child(spec: BootstrapSpec) -> Result<i32, String> {
     }
     #[cfg(feature = "test-hooks")]
     super::test_hook::before_connect();
-    let (to_child, from_parent) = ipc::channel::<OpaqueIpcReceiver>().map_err(|e| e.to_string())?;
+    let (to_child, from_parent) =
+        ipc::channel::<OpaqueIpcReceiver>().map_err(|e| e.to_string())?;
     let hello_sender = IpcSender::<Hello>::connect(spec.server_name)
         .map_err(|e| format!("cannot connect to the parent: {e}"))?;
     hello_sender
@@ -163,7 +166,8 @@ where
     let argument = match arguments.recv() {
         Ok(argument) => argument,
         Err(error) => {
-            let reason = describe_decode_failure(std::any::type_name::<A>(), "argument", error);
+            let reason =
+                describe_decode_failure(std::any::type_name::<A>(), "argument", error);
             let _ = to_parent.send(Outcome::Unsendable(reason));
             return EXIT_FAILED;
         }

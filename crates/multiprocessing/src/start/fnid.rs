@@ -173,7 +173,8 @@ impl FnIdentity {
         // same inode, same distance between two known functions), so anchor + offset is that same
         // function in this process, and `check` verified the address lies in the executable's
         // code (condition 2). Every trampoline has exactly the type `Entry`.
-        let entry: Entry = unsafe { std::mem::transmute::<*const (), Entry>(entry_address as _) };
+        let entry: Entry =
+            unsafe { std::mem::transmute::<*const (), Entry>(entry_address as _) };
         Ok(entry(context, address_at(self.user)))
     }
 
@@ -231,7 +232,9 @@ where
     // (conditions 1 and 2, checked in `FnIdentity::run`), and it was paired with this very
     // monomorphization `entry_fallible::<A, T, E>` (condition 3), so the pointer has exactly this
     // type.
-    let f = unsafe { std::mem::transmute::<*const (), fn(A) -> Result<T, E>>(user_address as _) };
+    let f = unsafe {
+        std::mem::transmute::<*const (), fn(A) -> Result<T, E>>(user_address as _)
+    };
     super::child::run_typed(context, |argument| {
         f(argument).map_err(|error| format!("{error:#}"))
     })
@@ -247,7 +250,8 @@ mod tests {
 
     #[test]
     fn offsets_round_trip_within_one_process() {
-        let identity = FnIdentity::of::<u32, u32>(double).expect("double is in the executable");
+        let identity =
+            FnIdentity::of::<u32, u32>(double).expect("double is in the executable");
         assert_eq!(address_at(identity.user), double as fn(u32) -> u32 as usize);
         assert_eq!(
             address_at(identity.entry),
@@ -265,7 +269,8 @@ mod tests {
 
     #[test]
     fn a_fallible_function_is_paired_with_its_own_trampoline() {
-        let identity = FnIdentity::of_fallible::<u32, u32, String>(checked_half).expect("identity");
+        let identity =
+            FnIdentity::of_fallible::<u32, u32, String>(checked_half).expect("identity");
         assert_eq!(
             address_at(identity.user),
             checked_half as fn(u32) -> Result<u32, String> as usize

@@ -98,7 +98,9 @@ where
         Err(ForkError::Unavailable(_)) if plan.builder.start_method.is_none() => {
             start_spawned(plan, arg)
         }
-        Err(ForkError::Unavailable(reason)) => Err(Error::Spawn(std::io::Error::other(reason))),
+        Err(ForkError::Unavailable(reason)) => {
+            Err(Error::Spawn(std::io::Error::other(reason)))
+        }
         Err(ForkError::Failed(error)) => Err(error),
     }
     // ANCHOR_END: choose_method
@@ -167,7 +169,8 @@ where
 {
     let (server, server_name) = IpcOneShotServer::<Hello>::new().map_err(Error::Ipc)?;
     let (instructions, instructions_rx) = ipc::channel::<Header>().map_err(Error::Ipc)?;
-    let child = spawn::exec(child_command(plan.builder, &server_name)?).map_err(Error::Spawn)?;
+    let child =
+        spawn::exec(child_command(plan.builder, &server_name)?).map_err(Error::Spawn)?;
     let pid = child.id();
     let handle = ChildHandle::new(&child);
     let probe = handle.exit_probe();
@@ -216,7 +219,9 @@ fn explain_failed_send(error: Error, report: &StartReport, child: &mut Started) 
     }
     match spawn::receive(report, Some(Instant::now() + Duration::from_secs(1))) {
         Some(Err(StartFailure::ExitedEarly)) => match child.wait() {
-            Ok(status) => spawn::exited_during_start_up(child.pid(), platform::exitcode(status)),
+            Ok(status) => {
+                spawn::exited_during_start_up(child.pid(), platform::exitcode(status))
+            }
             Err(_) => error,
         },
         _ => error,

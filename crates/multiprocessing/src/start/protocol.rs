@@ -98,7 +98,8 @@ impl BootstrapSpec {
         let value = value
             .into_string()
             .map_err(|v| format!("{name} is not UTF-8: {v:?}"))?;
-        let malformed = || format!("{name}={value:?} is not \"<pid>:<dev>:<inode>:<path>\"");
+        let malformed =
+            || format!("{name}={value:?} is not \"<pid>:<dev>:<inode>:<path>\"");
         let mut fields = value.splitn(4, ':');
         let mut number = || -> Result<u64, String> {
             fields
@@ -135,7 +136,11 @@ pub(crate) fn bootstrap_value(server_name: &str) -> Result<String, Error> {
 }
 
 /// A clear message for a value that arrived but could not be decoded.
-pub(crate) fn describe_decode_failure(type_name: &str, what: &str, error: IpcError) -> String {
+pub(crate) fn describe_decode_failure(
+    type_name: &str,
+    what: &str,
+    error: IpcError,
+) -> String {
     match error {
         IpcError::SerializationError(e) => format!(
             "could not deserialize the {what} of type {type_name} ({e:?}); its Serialize and \

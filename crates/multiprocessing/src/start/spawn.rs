@@ -68,9 +68,9 @@ pub(crate) fn exec(command: Command) -> io::Result<Child> {
         .as_ref()
         .map_err(|e| io::Error::other(e.clone()))?;
     let (reply, replies) = mpsc::sync_channel(1);
-    requests
-        .send(ExecRequest { command, reply })
-        .map_err(|_| io::Error::other("the multiprocessing spawner thread has stopped"))?;
+    requests.send(ExecRequest { command, reply }).map_err(|_| {
+        io::Error::other("the multiprocessing spawner thread has stopped")
+    })?;
     replies
         .recv()
         .map_err(|_| io::Error::other("the multiprocessing spawner thread has stopped"))?
@@ -229,7 +229,9 @@ where
         .spawn(move || {
             let _ = accepted.send(server.accept());
         })
-        .map_err(|e| StartFailure::Other(format!("cannot start the accept thread: {e}")))?;
+        .map_err(|e| {
+            StartFailure::Other(format!("cannot start the accept thread: {e}"))
+        })?;
     let deadline = Instant::now() + timeout;
     loop {
         match accepts.recv_timeout(START_POLL) {
@@ -261,12 +263,17 @@ where
 
 /// Receives the watcher's report, waiting at most until `deadline` (`None`: no limit).
 /// `None` means the child is still starting.
-pub(crate) fn receive(report: &StartReport, deadline: Option<Instant>) -> Option<StartResult> {
+pub(crate) fn receive(
+    report: &StartReport,
+    deadline: Option<Instant>,
+) -> Option<StartResult> {
     let received = match deadline {
         None => report
             .recv()
             .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-        Some(deadline) => report.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+        Some(deadline) => {
+            report.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        }
     };
     match received {
         Ok(result) => Some(result),

@@ -110,12 +110,17 @@ impl Started {
     ) -> Result<Option<ExitStatus>, Error> {
         match deadline {
             None => self.wait().map(Some),
-            Some(deadline) => self.wait_timeout(deadline.saturating_duration_since(Instant::now())),
+            Some(deadline) => {
+                self.wait_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
         }
     }
 
     /// Waits at most `timeout` for the exit status.
-    pub(crate) fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>, Error> {
+    pub(crate) fn wait_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<ExitStatus>, Error> {
         match self {
             Started::Spawned {
                 reaped: Some(status),

@@ -49,9 +49,9 @@ use ipc_channel::ipc::{self, IpcReceiverSet, IpcSelectionResult, IpcSender};
 
 use super::protocol::{Hello, PrimitiveId, Reply, Request};
 use super::state::{
-    LockWaiter, OnGrant, Outbox, Primitive, SessionId, Waiter, acquire_lock, arrive_at_barrier,
-    break_barrier, expire_lock_waiters, grant_lock, grant_permits, kind_name, refused,
-    release_permit, take_where, take_where_vec,
+    LockWaiter, OnGrant, Outbox, Primitive, SessionId, Waiter, acquire_lock,
+    arrive_at_barrier, break_barrier, expire_lock_waiters, grant_lock, grant_permits,
+    kind_name, refused, release_permit, take_where, take_where_vec,
 };
 
 /// The most primitives one broker keeps; `Create` beyond this is refused.
@@ -93,7 +93,9 @@ impl Broker {
             };
             for event in events {
                 match event {
-                    IpcSelectionResult::MessageReceived(id, message) if id == self.hello_id => {
+                    IpcSelectionResult::MessageReceived(id, message)
+                        if id == self.hello_id =>
+                    {
                         if let Ok(hello) = message.to::<Hello>() {
                             self.open_session(hello);
                         }
@@ -197,7 +199,9 @@ impl Broker {
                 });
                 grant_permits(sem)
             }
-            (Primitive::Semaphore(sem), Request::Release { .. }) => release_permit(sem, session),
+            (Primitive::Semaphore(sem), Request::Release { .. }) => {
+                release_permit(sem, session)
+            }
             (Primitive::Event { set, waiters }, Request::Set { .. }) => {
                 *set = true;
                 let mut outbox: Outbox = waiters
@@ -224,7 +228,10 @@ impl Broker {
                 });
                 Vec::new()
             }
-            (Primitive::Condition { lock, waiters }, Request::CondWait { timeout, .. }) => {
+            (
+                Primitive::Condition { lock, waiters },
+                Request::CondWait { timeout, .. },
+            ) => {
                 if lock.owner != Some(session) {
                     return vec![(
                         session,
@@ -290,7 +297,9 @@ impl Broker {
                     sem.available += sem.holders.remove(&session).unwrap_or(0);
                     outbox.extend(grant_permits(sem));
                 }
-                Primitive::Event { waiters, .. } => waiters.retain(|w| w.session != session),
+                Primitive::Event { waiters, .. } => {
+                    waiters.retain(|w| w.session != session)
+                }
                 Primitive::Barrier(barrier) => {
                     if barrier.arrived.iter().any(|w| w.session == session) {
                         barrier.arrived.retain(|w| w.session != session);
@@ -341,7 +350,9 @@ impl Broker {
                 Primitive::Barrier(barrier) => {
                     let expired = take_where_vec(&mut barrier.arrived, due);
                     if !expired.is_empty() {
-                        outbox.extend(expired.into_iter().map(|w| (w.session, Reply::TimedOut)));
+                        outbox.extend(
+                            expired.into_iter().map(|w| (w.session, Reply::TimedOut)),
+                        );
                         outbox.extend(break_barrier(barrier));
                     }
                 }
@@ -395,8 +406,12 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let outbox = broker.handle(1, Request::Acquire { id, timeout: None });
-        assert!(matches!(&outbox[..], [(1, Reply::Refused(why))] if why.contains("an Event")));
+        assert!(
+            matches!(&outbox[..], [(1, Reply::Refused(why))] if why.contains("an Event"))
+        );
         let outbox = broker.handle(1, Request::IsSet { id: id + 1000 });
-        assert!(matches!(&outbox[..], [(1, Reply::Refused(why))] if why.contains("no primitive")));
+        assert!(
+            matches!(&outbox[..], [(1, Reply::Refused(why))] if why.contains("no primitive"))
+        );
     }
 }

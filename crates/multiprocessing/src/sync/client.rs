@@ -177,6 +177,8 @@ impl BrokerRef {
 pub(crate) fn unexpected(reply: Reply) -> SyncError {
     match reply {
         Reply::Refused(why) => SyncError::Refused(why),
-        other => SyncError::Refused(format!("unexpected reply from the broker: {other:?}")),
+        other => {
+            SyncError::Refused(format!("unexpected reply from the broker: {other:?}"))
+        }
     }
 }

@@ -158,7 +158,10 @@ impl Lock {
     }
 
     /// Like [`acquire`](Lock::acquire), but gives up after `timeout`: `Ok(None)`.
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>, SyncError> {
+    pub fn acquire_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<LockGuard<'_>>, SyncError> {
         Ok(self
             .handle
             .acquire(Some(timeout))?
@@ -228,7 +231,10 @@ impl RLock {
     }
 
     /// Like [`acquire`](RLock::acquire), but gives up after `timeout`: `Ok(None)`.
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Option<LockGuard<'_>>, SyncError> {
+    pub fn acquire_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<LockGuard<'_>>, SyncError> {
         Ok(self
             .handle
             .acquire(Some(timeout))?

@@ -151,10 +151,12 @@ impl Primitive {
 
     /// The earliest deadline of anyone waiting on this primitive.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        let lock_deadlines =
-            |lock: &LockState| lock.waiters.iter().filter_map(|w| w.waiter.deadline).min();
-        let deadlines =
-            |waiters: &mut dyn Iterator<Item = &Waiter>| waiters.filter_map(|w| w.deadline).min();
+        let lock_deadlines = |lock: &LockState| {
+            lock.waiters.iter().filter_map(|w| w.waiter.deadline).min()
+        };
+        let deadlines = |waiters: &mut dyn Iterator<Item = &Waiter>| {
+            waiters.filter_map(|w| w.deadline).min()
+        };
         match self {
             Primitive::Lock(lock) => lock_deadlines(lock),
             Primitive::Semaphore(sem) => deadlines(&mut sem.waiters.iter()),
@@ -217,7 +219,9 @@ pub(super) fn acquire_lock(
         }
         return vec![(
             session,
-            refused("this thread already holds the Lock: a Lock is not re-entrant (use an RLock)"),
+            refused(
+                "this thread already holds the Lock: a Lock is not re-entrant (use an RLock)",
+            ),
         )];
     }
     lock.waiters.push_back(LockWaiter {
@@ -243,7 +247,11 @@ pub(super) fn grant_lock(lock: &mut LockState) -> Outbox {
     }
 }
 
-pub(super) fn expire_lock_waiters(lock: &mut LockState, now: Instant, outbox: &mut Outbox) {
+pub(super) fn expire_lock_waiters(
+    lock: &mut LockState,
+    now: Instant,
+    outbox: &mut Outbox,
+) {
     let (expired, kept) = lock
         .waiters
         .drain(..)

@@ -234,11 +234,14 @@ pub(crate) fn without_shared_memory_large_items_still_arrive() {
     let (tx, rx) = Queue::<Chunk>::unbounded().unwrap();
     let child = Process::spawn(put_under_a_file_size_limit, (tx, 12)).unwrap();
     for n in 0..12 {
-        check(
-            &get(&rx, "the next item").expect("an item"),
-            n,
-            200 * KIB + n as usize,
-        );
+        let Some(item) = get(&rx, "the next item") else {
+            // The stream ended early: the producer is gone. Say how it ended.
+            panic!(
+                "the stream ended after {n} of 12 items; the producer: {:?}",
+                join(child)
+            );
+        };
+        check(&item, n, 200 * KIB + n as usize);
     }
     assert!(get(&rx, "the end").is_none());
     assert_eq!(join(child).unwrap(), 12, "the producer was not killed");

@@ -103,17 +103,22 @@ impl Inbox {
         if let Some(announce) = note.announce {
             take_announcement(self, id, announce)?;
         }
-        let block = (self.blocks.get(&id))
-            .ok_or_else(|| format!("a message names block {id}, which was never announced"))?;
-        let len =
-            usize::try_from(note.len).map_err(|_| format!("a message of {} bytes", note.len))?;
+        let block = (self.blocks.get(&id)).ok_or_else(|| {
+            format!("a message names block {id}, which was never announced")
+        })?;
+        let len = usize::try_from(note.len)
+            .map_err(|_| format!("a message of {} bytes", note.len))?;
         block.drain(len, bytes)?;
         self.drained += 1;
         Ok(())
     }
 }
 
-fn take_announcement(inbox: &mut Inbox, id: u32, announce: AnnounceIn) -> Result<(), String> {
+fn take_announcement(
+    inbox: &mut Inbox,
+    id: u32,
+    announce: AnnounceIn,
+) -> Result<(), String> {
     if let Some(old) = announce.replaces {
         inbox.blocks.remove(&old);
     }
@@ -126,7 +131,9 @@ fn take_announcement(inbox: &mut Inbox, id: u32, announce: AnnounceIn) -> Result
 
 /// The decoder's side of a stored batch: its bytes, out of the block, as a parcel (a plain
 /// batch, in the broker) or as decoded items.
-pub(super) fn receive_stored<T: DeserializeOwned>(note: Note) -> Result<Vec<Entry<T>>, String> {
+pub(super) fn receive_stored<T: DeserializeOwned>(
+    note: Note,
+) -> Result<Vec<Entry<T>>, String> {
     let plain = note.plain;
     let count = usize::try_from(note.count).map_err(|_| "a batch too large to count")?;
     let (bytes, pool) = LENT.with(|lent| {

@@ -33,8 +33,8 @@ use serde_bytes::Bytes;
 use super::super::block::{Block, copy_out};
 use super::super::session::lock;
 use super::{
-    AnnounceOut, Entry, MAX_BLOCK_BYTES, MAX_BLOCKS, MAX_KEPT_BUFFER, MESSAGE_TARGET_BYTES,
-    RETURN_WAIT, SHARED_MEMORY_THRESHOLD, WireOut,
+    AnnounceOut, Entry, MAX_BLOCK_BYTES, MAX_BLOCKS, MAX_KEPT_BUFFER,
+    MESSAGE_TARGET_BYTES, RETURN_WAIT, SHARED_MEMORY_THRESHOLD, WireOut,
 };
 use crate::Error;
 
@@ -306,11 +306,13 @@ impl Outbox {
 
 impl Lane {
     // ANCHOR: place
-    /// Where a batch of `len` bytes goes: a free block that holds it (made now if the lane may
-    /// make one), else, for a writer that waits, the next block the reader frees (up to
-    /// `return_wait`); else the socket.
+    /// Where a batch of `len` bytes goes: a free block that holds it (made now if the
+    /// lane may make one), else, for a writer that waits, the next block the reader frees
+    /// (up to `return_wait`); else the socket.
     fn place(&mut self, len: usize, waits: &AtomicU64) -> Placement {
-        if !(SHARED_MEMORY_THRESHOLD..=MAX_BLOCK_BYTES).contains(&len) || self.refused.is_some() {
+        if !(SHARED_MEMORY_THRESHOLD..=MAX_BLOCK_BYTES).contains(&len)
+            || self.refused.is_some()
+        {
             return Placement::Inline;
         }
         let deadline = Instant::now() + self.return_wait;
@@ -408,10 +410,11 @@ impl Lane {
     }
 
     // ANCHOR: probe
-    /// The probes' positions in ipc-channel's lists (see the module docs): both 0 if the items
-    /// just encoded carried no channel ends and no shared memory. Must run right after the items
-    /// are encoded, inside the same `send`. The positions go into the note, where the reader
-    /// decodes the probes (a channel end that nobody decodes would leak its descriptor).
+    /// The probes' positions in ipc-channel's lists (see the module docs): both 0 if the
+    /// items just encoded carried no channel ends and no shared memory. Must run right
+    /// after the items are encoded, inside the same `send`. The positions go into the
+    /// note, where the reader decodes the probes (a channel end that nobody decodes would
+    /// leak its descriptor).
     fn probe(&mut self) -> Option<(usize, usize)> {
         if self.probes.is_none() {
             self.probes = make_probes();

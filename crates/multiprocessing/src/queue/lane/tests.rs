@@ -27,7 +27,9 @@ type Sent = Batch<ByteBuf>;
 /// `count` payloads of `len` bytes each, every one different.
 fn payloads(count: usize, len: usize) -> Vec<ByteBuf> {
     (0..count)
-        .map(|n| ByteBuf::from((0..len).map(|i| (i * 7 + n * 13) as u8).collect::<Vec<_>>()))
+        .map(|n| {
+            ByteBuf::from((0..len).map(|i| (i * 7 + n * 13) as u8).collect::<Vec<_>>())
+        })
         .collect()
 }
 
@@ -50,8 +52,8 @@ impl TestLane {
             let mut inbox = Inbox::default();
             while asked.recv().is_ok() {
                 let got = inbox.lend(|| rx.recv());
-                let got =
-                    (got.map_err(|e| format!("{e:?}"))).and_then(|batch: Sent| batch.into_items());
+                let got = (got.map_err(|e| format!("{e:?}")))
+                    .and_then(|batch: Sent| batch.into_items());
                 if answer.send(got).is_err() {
                     break;
                 }
@@ -429,7 +431,8 @@ fn the_broker_keeps_plain_stored_batches_as_parcels_for_the_consumer() {
 #[test]
 fn batches_carrying_channels_or_shared_memory_are_never_parcels() {
     let (reply, replies) = ipc::channel::<u32>().expect("channel");
-    let (entries, _) = broker_receives(vec![(Some(reply), ByteBuf::from(vec![1u8; 100_000]))]);
+    let (entries, _) =
+        broker_receives(vec![(Some(reply), ByteBuf::from(vec![1u8; 100_000]))]);
     let [Entry::Item((Some(reply), bytes))] = &entries[..] else {
         panic!("a batch with a channel end was not decoded at once");
     };

@@ -248,15 +248,16 @@ impl ForkServer {
     /// Starts the server by re-executing this program, and waits until it is ready.
     fn start() -> Result<ForkServer, String> {
         platform::check_socket_dir().map_err(|e| e.to_string())?;
-        let (listener, listener_name) =
-            IpcOneShotServer::<Greeting>::new().map_err(|e| format!("cannot listen: {e}"))?;
-        let spec = protocol::bootstrap_value(&listener_name).map_err(|e| e.to_string())?;
+        let (listener, listener_name) = IpcOneShotServer::<Greeting>::new()
+            .map_err(|e| format!("cannot listen: {e}"))?;
+        let spec =
+            protocol::bootstrap_value(&listener_name).map_err(|e| e.to_string())?;
         let mut command = platform::self_exe_command();
         command
             .env(FORKSERVER_ENV, spec)
             .env_remove(protocol::BOOTSTRAP_ENV);
-        let mut process =
-            spawn::exec(command).map_err(|e| format!("cannot start the fork server: {e}"))?;
+        let mut process = spawn::exec(command)
+            .map_err(|e| format!("cannot start the fork server: {e}"))?;
         let pid = process.id();
         let accepted = spawn::accept_within(
             listener,
@@ -285,7 +286,9 @@ impl ForkServer {
             Ok((_, Greeting::Refused(reason))) => reason,
             Ok((_, Greeting::Abandon)) => "its start-up was abandoned".into(),
             Err(StartFailure::ExitedEarly) => "it exited during start-up".into(),
-            Err(StartFailure::TimedOut(limit)) => format!("it was not ready within {limit:?}"),
+            Err(StartFailure::TimedOut(limit)) => {
+                format!("it was not ready within {limit:?}")
+            }
             Err(StartFailure::Other(reason)) => reason,
         };
         let _ = process.kill();
@@ -387,7 +390,9 @@ impl ForkedChild {
     ) -> Result<Option<Error>, StillStarting> {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         Ok(match self.started(left)? {
-            Started::Failed(reason) => Some(Error::Spawn(std::io::Error::other(reason.clone()))),
+            Started::Failed(reason) => {
+                Some(Error::Spawn(std::io::Error::other(reason.clone())))
+            }
             Started::Running { .. } => None,
         })
     }
@@ -403,13 +408,18 @@ impl ForkedChild {
             Ok(Event::Exited { .. }) => {
                 Started::Failed("the fork server reported an exit before the fork".into())
             }
-            Err(()) => Started::Failed("the fork server died before it forked the child".into()),
+            Err(()) => {
+                Started::Failed("the fork server died before it forked the child".into())
+            }
         };
         Ok(self.started.get_or_init(|| started))
     }
 
     /// The next event; `Ok(Err(()))` if the server hung up.
-    fn next_event(&self, timeout: Option<Duration>) -> Result<Result<Event, ()>, StillStarting> {
+    fn next_event(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Result<Event, ()>, StillStarting> {
         let Some(events) = &self.events else {
             return Ok(Err(()));
         };
@@ -453,7 +463,9 @@ impl ForkedChild {
         let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let status = match self.started(left()).ok()? {
             // It never ran: report the exit code of a start-up that failed.
-            Started::Failed(_) => ExitStatus::from_raw(protocol::EXIT_BOOTSTRAP_FAILED << 8),
+            Started::Failed(_) => {
+                ExitStatus::from_raw(protocol::EXIT_BOOTSTRAP_FAILED << 8)
+            }
             Started::Running { .. } => match self.next_event(left()).ok()? {
                 Ok(Event::Exited { wait_status }) => ExitStatus::from_raw(wait_status),
                 // The server died, and the child with it: the server's `PR_SET_PDEATHSIG` sent

@@ -70,7 +70,9 @@ pub(crate) fn zygote_main(value: OsString) {
     };
     let mut server = match Zygote::new(requests_rx) {
         Ok(server) => server,
-        Err(e) => greet_and_exit(&spec, Greeting::Refused(format!("no receiver set: {e}"))),
+        Err(e) => {
+            greet_and_exit(&spec, Greeting::Refused(format!("no receiver set: {e}")))
+        }
     };
     if greet(
         &spec,
@@ -198,12 +200,16 @@ impl Zygote {
             };
             let selected = match selected {
                 Ok(selected) => selected,
-                Err(e) => return Served::Failed(format!("waiting for requests failed: {e}")),
+                Err(e) => {
+                    return Served::Failed(format!("waiting for requests failed: {e}"));
+                }
             };
             let mut selected = selected.into_iter();
             while let Some(result) = selected.next() {
                 match result {
-                    IpcSelectionResult::MessageReceived(id, message) if id == self.requests => {
+                    IpcSelectionResult::MessageReceived(id, message)
+                        if id == self.requests =>
+                    {
                         match message.to::<Request>() {
                             Ok(Request::Fork(request)) => {
                                 if let Some(child) = self.fork(request) {
@@ -211,15 +217,21 @@ impl Zygote {
                                     // the requests turns the channel ends they carry into values
                                     // that close when dropped (an undecoded one would leak).
                                     for rest in selected {
-                                        if let IpcSelectionResult::MessageReceived(_, m) = rest {
+                                        if let IpcSelectionResult::MessageReceived(_, m) =
+                                            rest
+                                        {
                                             let _ = m.to::<Request>();
                                         }
                                     }
                                     return Served::InChild(child);
                                 }
                             }
-                            Ok(Request::Signal { child, signal }) => self.signal(child, signal),
-                            Err(e) => eprintln!("multiprocessing: fork server: bad request: {e}"),
+                            Ok(Request::Signal { child, signal }) => {
+                                self.signal(child, signal)
+                            }
+                            Err(e) => eprintln!(
+                                "multiprocessing: fork server: bad request: {e}"
+                            ),
                         }
                     }
                     IpcSelectionResult::ChannelClosed(id) if id == self.requests => {
@@ -250,7 +262,8 @@ impl Zygote {
         let (sentinel, sentinel_rx) = match ipc::channel::<()>() {
             Ok(channel) => channel,
             Err(e) => {
-                let _ = events.send(Event::ForkFailed(format!("no sentinel channel: {e}")));
+                let _ =
+                    events.send(Event::ForkFailed(format!("no sentinel channel: {e}")));
                 return None;
             }
         };
@@ -285,7 +298,8 @@ impl Zygote {
                 // Without its sentinel we would never notice its exit: do not let it run.
                 let _ = rustix::process::kill_process(pid, Signal::KILL);
                 let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
-                let _ = events.send(Event::ForkFailed(format!("cannot watch the child: {e}")));
+                let _ = events
+                    .send(Event::ForkFailed(format!("cannot watch the child: {e}")));
                 return None;
             }
         }
@@ -302,7 +316,8 @@ impl Zygote {
         let Some(child) = self.children.get(&number) else {
             return; // already reaped: nothing to stop
         };
-        let _ = platform::send_signal(child.pidfd.as_ref(), child.pid, signal.to_signal());
+        let _ =
+            platform::send_signal(child.pidfd.as_ref(), child.pid, signal.to_signal());
     }
 
     /// Reaps the children whose sentinel closed and reports their status; keeps those that have
