@@ -244,10 +244,11 @@ fn every_included_line_fits_the_page() {
         for (n, line) in shown_lines(&text, include.selector.as_deref()) {
             let columns = line.chars().count();
             if columns > MAX_INCLUDED_COLUMNS {
-                too_wide.insert(format!(
-                    "{}:{n} ({columns} columns)",
-                    relative(&include.target)
-                ));
+                let file = include
+                    .target
+                    .canonicalize()
+                    .unwrap_or(include.target.clone());
+                too_wide.insert(format!("{}:{n} ({columns} columns)", relative(&file)));
             }
         }
     }
