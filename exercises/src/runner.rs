@@ -363,6 +363,9 @@ fn print_panic(info: &panic::PanicHookInfo<'_>) {
 }
 
 /// The text of a panic payload: `panic!("literal")` carries a `&str`, `panic!("{x}")` a `String`.
+///
+/// `threading::pool::panic_message` does the same for the threading chapter; the checker keeps
+/// its own rather than link that crate's HTTP stack into every attempt's build.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()

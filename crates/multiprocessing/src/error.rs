@@ -175,6 +175,21 @@ impl From<TryRecvError> for Error {
     }
 }
 
+/// The text of a panic's payload: `panic!("literal")` carries a `&str`, `panic!("{x}")` a
+/// `String`, and anything else (`std::panic::panic_any(42)`) has no text, so `None`.
+///
+/// The crate's one copy: a child's panic report (`start/child.rs`) and a panic of ipc-channel's
+/// that the queue turns into an error (`queue/block.rs`) both read payloads with it. (The
+/// threading chapter has its own, `threading::pool::panic_message`: chapter crates do not depend
+/// on each other.)
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        Some((*text).to_owned())
+    } else {
+        payload.downcast_ref::<String>().cloned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

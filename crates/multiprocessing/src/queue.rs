@@ -24,7 +24,7 @@
 //! Python has no such signal, so programs invent one: a sentinel `None` put once per consumer, or
 //! the loop `while not queue.empty(): queue.get()`. The second is a race: "empty" describes one
 //! instant, and says nothing about items a producer has not put *yet*. A consumer that starts
-//! before the producer finds the queue empty and quits having read nothing (listing 2.3 shows it
+//! before the producer finds the queue empty and quits having read nothing (listing 2.4 shows it
 //! happen, every time). This type has no `empty()` and no `qsize()` on purpose.
 //!
 //! # `task_done` and `join`: only on a `JoinableQueue`

@@ -54,7 +54,8 @@ pub fn run_all(jobs: Vec<Job>, workers: usize) -> Vec<Result<u64, String>> {
         .collect()
 }
 
-/// The text of a panic's payload.
+/// The text of a panic's payload (`threading::pool::panic_message` is the library's; an exercise
+/// stays a file of its own).
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()

@@ -252,13 +252,8 @@ fn below_file_size_limit(bytes: usize) -> Result<(), String> {
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "ipc-channel could not create shared memory".into()
-    }
+    crate::error::panic_text(payload)
+        .unwrap_or_else(|| "ipc-channel could not create shared memory".into())
 }
 
 #[cfg(test)]

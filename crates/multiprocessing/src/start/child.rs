@@ -222,13 +222,8 @@ fn install_panic_hook() {
 }
 
 fn take_panic_report(payload: &(dyn std::any::Any + Send)) -> (String, String) {
-    let message = if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_string()
-    };
+    let message = crate::error::panic_text(payload)
+        .unwrap_or_else(|| "<non-string panic payload>".to_string());
     let location = LAST_PANIC_LOCATION
         .with(|last| last.borrow_mut().take())
         .unwrap_or_else(|| "<unknown location>".into());
