@@ -217,17 +217,30 @@ pub(crate) fn a_consumer_killed_mid_transfer_loses_at_most_its_batch() {
 
 /// Sets a file-size limit far below any block, then puts large items. Shared memory is a file,
 /// so no block can be made; growing one past the limit would kill this process with SIGXFSZ,
-/// which is left at its default on purpose: the lane must check first.
-fn put_under_a_file_size_limit((tx, count): (Sender<Chunk>, u64)) -> u64 {
+/// which is left at its default on purpose: the lane must check first. Returns how many items
+/// it put and what it said on stderr.
+///
+/// Its stderr goes into a pipe first: the limit applies to every regular file this process
+/// writes, and when the tests' output is redirected to a log file (as on CI), printing to it
+/// would itself be a write past the limit.
+fn put_under_a_file_size_limit((tx, count): (Sender<Chunk>, u64)) -> (u64, String) {
+    let (said, stderr) = rustix::pipe::pipe().expect("a pipe");
+    rustix::stdio::dup2_stderr(&stderr).expect("stderr into the pipe");
+    let fsize = rustix::process::Resource::Fsize;
     let limit = rustix::process::Rlimit {
         current: Some(16 * KIB as u64),
-        maximum: None,
+        maximum: rustix::process::getrlimit(fsize).maximum,
     };
-    rustix::process::setrlimit(rustix::process::Resource::Fsize, limit).expect("setrlimit");
+    rustix::process::setrlimit(fsize, limit).expect("setrlimit");
     for n in 0..count {
         tx.put(chunk(n, 200 * KIB + n as usize)).expect("put");
     }
-    count
+    tx.flush().expect("flush");
+    let flags = rustix::fs::OFlags::NONBLOCK;
+    rustix::fs::fcntl_setfl(&said, flags).expect("a non-blocking read end");
+    let mut buffer = vec![0; 64 * KIB];
+    let read = rustix::io::read(&said, &mut buffer).unwrap_or(0);
+    (count, String::from_utf8_lossy(&buffer[..read]).into_owned())
 }
 
 pub(crate) fn without_shared_memory_large_items_still_arrive() {
@@ -244,7 +257,12 @@ pub(crate) fn without_shared_memory_large_items_still_arrive() {
         check(&item, n, 200 * KIB + n as usize);
     }
     assert!(get(&rx, "the end").is_none());
-    assert_eq!(join(child).unwrap(), 12, "the producer was not killed");
+    let (put, said) = join(child).expect("the producer was not killed");
+    assert_eq!(put, 12);
+    assert!(
+        said.contains("travel through the socket") && said.contains("file-size limit"),
+        "the producer says why large items go the slow way: {said:?}"
+    );
 }
 
 /// Items that carry a channel end beside a large payload: the reply goes back through it.
