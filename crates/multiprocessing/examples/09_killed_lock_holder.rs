@@ -1,8 +1,8 @@
 //! # Listing 2.9: a process killed while it holds a lock, and the lock passed on
 //!
-//! Python's `multiprocessing.Lock` is a semaphore the kernel keeps, and the kernel does not know
-//! who took it: a worker killed inside `with lock:` never releases it, and every other process
-//! waits for ever. `finally` does not help; nothing runs in a process killed with SIGKILL.
+//! Python's `multiprocessing.Lock` is a POSIX semaphore, a counter in shared memory that says
+//! how many may enter, not who did: a worker killed inside `with lock:` never releases it, and
+//! every other process waits for ever. `finally` does not help; nothing runs in a process killed with SIGKILL.
 //!
 //! Here every lock lives in a broker (a thread of the process that created it, like Python's
 //! `Manager`), which sees the holder's process die and passes the lock on. The next holder's guard

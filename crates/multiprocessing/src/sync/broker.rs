@@ -5,10 +5,11 @@
 //! # Why a broker
 //!
 //! A lock that several processes share has to live *somewhere*. Python's `multiprocessing.Lock`
-//! lives in a POSIX semaphore that the kernel keeps; `Manager().Lock()` lives in a server process
-//! that the others talk to. We do what the manager does, for one reason the kernel semaphore
-//! cannot give us: **knowing who holds what**. When a process that holds a POSIX semaphore is
-//! killed, the semaphore stays taken forever and everyone else deadlocks. The broker knows the
+//! lives in a POSIX semaphore, a counter in memory that every process maps (the kernel only puts
+//! waiters to sleep and wakes them); `Manager().Lock()` lives in a server process that the others
+//! talk to. We do what the manager does, for one reason the semaphore cannot give us: **knowing
+//! who holds what**. The counter says how many permits are left, not who took them, so when a
+//! process that holds one is killed, it stays taken forever and everyone else deadlocks. The broker knows the
 //! holder of every lock and permit, and learns the moment a holder dies, so it can hand the lock
 //! on (and tell the next holder that its predecessor died mid-section).
 //!
