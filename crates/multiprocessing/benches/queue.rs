@@ -3,7 +3,7 @@
 //! A child process puts items into a [`Queue`]; the parent gets them. The workloads:
 //!
 //! - small messages (`u64`), to compare with Python's `multiprocessing.Queue` (253 000/s on the
-//!   machine the targets were set on);
+//!   machine the book was measured on);
 //! - 1 MiB payloads as `serde_bytes::ByteBuf` through a default `Queue` (the plain path: the
 //!   queue moves them through reused shared memory by itself), to compare with Python's
 //!   `multiprocessing.Queue` of 1 MiB `bytes`, measured by `python/queue_bytes.py` the same way
