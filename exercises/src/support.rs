@@ -13,6 +13,7 @@
 //! the checks that need them say so in their failure message.
 
 use std::fs;
+use std::future::Future;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -183,4 +184,29 @@ mod tests {
         assert!(!poll_until(Duration::from_millis(20), || false));
         assert!(poll_until(Duration::ZERO, || true));
     }
+}
+
+/// Runs `future` on a current-thread tokio runtime whose clock starts *paused*, and returns its
+/// output.
+///
+/// On a paused clock, time moves only when every task is waiting on a timer: the runtime then
+/// jumps straight to the next deadline. A check of timeouts and sleeps (a `timeout` of 5 s, a
+/// request that must be abandoned after 1 s) therefore runs in microseconds of real time and
+/// gives the same verdict on a loaded machine as on an idle one. Real I/O still takes real time,
+/// and a task that blocks its thread (`std::thread::sleep`) stops the clock too, so a check can
+/// use this to catch a blocking call: nothing else makes progress while it blocks.
+///
+/// An async check that needs the paused clock is written as a plain `pub fn check()` that calls
+/// this; `pub async fn check()` runs on a real clock (see `exercises::runtime`).
+///
+/// # Panics
+///
+/// When the runtime cannot be built, or when `future` panics.
+pub fn block_on_paused<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("the check's paused tokio runtime starts")
+        .block_on(future)
 }
