@@ -119,6 +119,7 @@ mod ipc;
 pub mod logging;
 pub mod pipe;
 mod platform;
+pub mod pool;
 mod process;
 pub mod queue;
 pub mod shared;

@@ -1,6 +1,6 @@
 //! Function identity across a re-exec: how the child finds the function the parent asked for.
 //!
-//! **This module has `unsafe` code** (one of the crate's three such modules): two transmutes of an
+//! **This module has `unsafe` code** (one of the crate's three such modules): five transmutes of an
 //! address into a function pointer, whose soundness argument is the numbered list below.
 //!
 //! Python's *spawn* start method sends the child the function's *name* (pickle stores
@@ -42,6 +42,10 @@
 //!    over the child's private instructions channel (created by the parent, handed over through a
 //!    socket in a fresh `0700` directory or the fork server's private channel), so only the
 //!    parent, running as the same user, can send them.
+//!
+//! A pool worker runs many functions, one per task, so a task carries a [`TaskFn`]: the same two
+//! offsets, with a trampoline of the type `TaskEntry` that takes a chunk of encoded arguments and
+//! returns the encoded outcomes (`pool/worker.rs` does the work; the same three conditions hold).
 //!
 //! The well-known crate for this job, `procspawn`, does the same thing; we write it here because it
 //! is the lesson, and because procspawn pins an older ipc-channel.
@@ -238,6 +242,97 @@ where
     super::child::run_typed(context, |argument| {
         f(argument).map_err(|error| format!("{error:#}"))
     })
+}
+
+/// The trampoline of a pool task: one copy per `(A, R)`, all of this type. It takes a chunk of
+/// arguments (postcard bytes of a `Vec<A>`) and returns the chunk's outcomes as postcard bytes.
+type TaskEntry = fn(&[u8], usize) -> Vec<u8>;
+
+/// Which function a pool worker runs for one task: the same pair of offsets as [`FnIdentity`],
+/// with a trampoline made for tasks (see `pool/worker.rs`). A pool worker is an ordinary child
+/// whose own start-up already checked the [`Fingerprint`] (condition 1); each task's addresses
+/// are checked against the executable's code again (condition 2), and the pairing is made only
+/// by [`TaskFn::of`] (condition 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TaskFn {
+    entry: i64,
+    user: i64,
+}
+
+impl TaskFn {
+    /// Identifies `f` and the task trampoline of its type, for sending to a pool worker.
+    pub(crate) fn of<A, R>(f: fn(A) -> R) -> Result<Self, Error>
+    where
+        A: Serialize + for<'de> Deserialize<'de>,
+        R: Serialize + for<'de> Deserialize<'de>,
+    {
+        Self::task_pair(task_entry::<A, R> as TaskEntry as usize, f as usize)
+    }
+
+    /// Identifies a function of two arguments (for `starmap`) and its pair trampoline.
+    pub(crate) fn of_pair<A, B, R>(f: fn(A, B) -> R) -> Result<Self, Error>
+    where
+        A: Serialize + for<'de> Deserialize<'de>,
+        B: Serialize + for<'de> Deserialize<'de>,
+        R: Serialize + for<'de> Deserialize<'de>,
+    {
+        Self::task_pair(task_entry_pair::<A, B, R> as TaskEntry as usize, f as usize)
+    }
+
+    fn task_pair(entry_address: usize, user_address: usize) -> Result<Self, Error> {
+        ensure_in_executable(user_address, "the task function")?;
+        ensure_in_executable(entry_address, "the task trampoline")?;
+        Ok(TaskFn {
+            entry: offset_of(entry_address),
+            user: offset_of(user_address),
+        })
+    }
+
+    /// In a pool worker: runs the function on a chunk of encoded arguments and returns the
+    /// encoded outcomes. `Err` means the addresses are not this executable's: nothing ran.
+    pub(crate) fn run(self, arguments: &[u8]) -> Result<Vec<u8>, String> {
+        for (what, offset) in [
+            ("task trampoline", self.entry),
+            ("task function", self.user),
+        ] {
+            ensure_in_executable(address_at(offset), what).map_err(|e| e.to_string())?;
+        }
+        // SAFETY: `entry` is the offset of `task_entry::<A, R>` for some types, set only by
+        // `TaskFn::of` in the parent (condition 3); this worker runs the parent's executable
+        // image, which its own start-up checked by fingerprint (condition 1), and the address was
+        // just checked to lie in the executable's code (condition 2). Every task trampoline has
+        // exactly the type `TaskEntry`.
+        let entry: TaskEntry = unsafe {
+            std::mem::transmute::<*const (), TaskEntry>(address_at(self.entry) as _)
+        };
+        Ok(entry(arguments, address_at(self.user)))
+    }
+}
+
+/// The task trampoline: one copy per `(A, R)`, all of type [`TaskEntry`].
+fn task_entry<A, R>(arguments: &[u8], user_address: usize) -> Vec<u8>
+where
+    A: Serialize + for<'de> Deserialize<'de>,
+    R: Serialize + for<'de> Deserialize<'de>,
+{
+    // SAFETY: `user_address` is anchor + the `user` offset that `TaskFn::of::<A, R>` computed
+    // from a value of type `fn(A) -> R` in the same executable image (conditions 1 and 2, checked
+    // in `TaskFn::run`), paired with this very monomorphization (condition 3).
+    let f = unsafe { std::mem::transmute::<*const (), fn(A) -> R>(user_address as _) };
+    crate::pool::worker::run_chunk(arguments, f)
+}
+
+/// The task trampoline of a function of two arguments (`starmap`): one copy per `(A, B, R)`.
+fn task_entry_pair<A, B, R>(arguments: &[u8], user_address: usize) -> Vec<u8>
+where
+    A: Serialize + for<'de> Deserialize<'de>,
+    B: Serialize + for<'de> Deserialize<'de>,
+    R: Serialize + for<'de> Deserialize<'de>,
+{
+    // SAFETY: as in `task_entry`: the offset was computed by `TaskFn::of_pair::<A, B, R>` from a
+    // `fn(A, B) -> R` of this executable image and paired with this monomorphization.
+    let f = unsafe { std::mem::transmute::<*const (), fn(A, B) -> R>(user_address as _) };
+    crate::pool::worker::run_chunk(arguments, |(a, b): (A, B)| f(a, b))
 }
 
 #[cfg(all(test, target_os = "linux"))]
