@@ -139,6 +139,7 @@ impl<T> TaskFuture<T> {
     }
 }
 
+// ANCHOR: poll
 impl<T> Future for TaskFuture<T> {
     type Output = Result<T, TaskError>;
 
@@ -158,6 +159,7 @@ impl<T> Future for TaskFuture<T> {
         Poll::Pending
     }
 }
+// ANCHOR_END: poll
 
 impl<T> std::fmt::Debug for TaskFuture<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -289,6 +289,7 @@ fn settle_lost_jobs(
     if let Some(failure) = stop {
         failed.extend(lost.drain(..).map(|job| (job, failure.clone())));
     } else if !lost.is_empty() {
+        // ANCHOR: lost
         let mut front = lost.remove(0);
         match ended {
             Ended::TimedOut => {
@@ -303,6 +304,7 @@ fn settle_lost_jobs(
                 failed.push((front, TaskError::WorkerDied { pid, exitcode }))
             }
         }
+        // ANCHOR_END: lost
     }
     for job in lost.into_iter().rev() {
         state.queue.push_front(job);
