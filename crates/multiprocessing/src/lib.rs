@@ -53,6 +53,11 @@
 //!
 //! All of these are handles that can travel to a child inside its argument.
 //!
+//! - [`pool`]: [`pool::Pool`] (`map`, `starmap`, `apply_async`, lazy `imap` and
+//!   `imap_unordered`, per-task timeouts, retries, `max_tasks_per_child`) and
+//!   [`pool::ProcessPoolExecutor`] (`submit`, `as_completed`, futures that async code can
+//!   `.await`), one design under both: a worker that dies costs only the task it was running.
+//!
 //! ## Errors
 //!
 //! Every failure is a value, typed by what it concerns:
@@ -64,6 +69,7 @@
 //! | [`sync::SyncError`] | the cross-process `Lock`, `Semaphore`, `Event`, `Condition`, `Barrier` |
 //! | [`shared::SharedError`] | creating or receiving shared memory |
 //! | [`logging::LogError`] | the log writer and its subscriber |
+//! | [`pool::TaskError`], [`pool::PoolError`] | one pool task (its table maps Python's pool failure modes), and the pool itself |
 //!
 //! ## How it works, for the curious
 //!
@@ -87,7 +93,7 @@
 //! with a `// SAFETY:` comment that points to the module's argument:
 //!
 //! - `start/fnid.rs`: an offset sent by the parent becomes a function pointer in the child
-//!   (a numbered soundness argument);
+//!   (a numbered soundness argument), for a child's function and for each pool task;
 //! - `start/forkserver/zygote.rs`: `fork()`, changing the environment and signal dispositions,
 //!   sound because the fork server has exactly one thread;
 //! - `shared.rs`: one raw pointer into shared memory, only ever used as atomics.
