@@ -18,7 +18,9 @@
 //! 3. The parent accepts, checks with `SO_PEERCRED` that the caller *is* the worker it started
 //!    (any process on the machine may connect to an abstract name; a stranger is turned away and
 //!    gets nothing), and sends one byte with the listener attached.
-//! 4. The worker receives the descriptor and makes a [`TcpListener`] of it.
+//! 4. The worker receives the descriptor, makes a [`TcpListener`] of it, and answers one byte,
+//!    so that when [`HandoffPoint::hand_over`] returns the worker really holds the listener (a
+//!    descriptor in flight is in neither process's table yet).
 //!
 //! The connection stays open afterwards as the worker's **control channel**: the worker polls it
 //! beside the listener, and it becomes readable (end-of-file) when the parent asks the worker to
@@ -28,7 +30,7 @@
 //! `rustix::net::{sendmsg, recvmsg}` do the ancillary-data work safely: no `unsafe` here.
 //! Linux only (the abstract namespace and `SO_PEERCRED`), like process start-up itself.
 
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::TcpListener;
 use std::os::fd::AsFd;
@@ -46,6 +48,9 @@ use serde::{Deserialize, Serialize};
 
 /// The one byte that travels with the descriptor (a message must carry at least one byte).
 const HANDOFF_BYTE: u8 = b'L';
+
+/// The worker's answer once it holds the listener.
+const RECEIVED_BYTE: u8 = b'K';
 
 /// The parent's end: where workers come to collect the listener.
 #[derive(Debug)]
@@ -107,6 +112,7 @@ impl HandoffPoint {
             }
             stream.set_nonblocking(false)?;
             send_listener(&stream, listener)?;
+            await_receipt(&stream, deadline, worker_pid)?;
             return Ok(stream);
         }
     }
@@ -143,6 +149,27 @@ fn send_listener(stream: &UnixStream, listener: &TcpListener) -> io::Result<()> 
     Ok(())
 }
 
+/// Waits for the worker's one-byte answer.
+fn await_receipt(mut stream: &UnixStream, deadline: Instant, worker_pid: u32) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+    let mut answer = [0u8; 1];
+    let read = stream.read(&mut answer).map_err(|error| match error.kind() {
+        io::ErrorKind::WouldBlock => io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("worker {worker_pid} did not confirm it holds the listener in time"),
+        ),
+        _ => error,
+    })?;
+    if read == 0 || answer[0] != RECEIVED_BYTE {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("worker {worker_pid} hung up instead of confirming it holds the listener"),
+        ));
+    }
+    stream.set_read_timeout(None)
+}
+
 impl Ticket {
     /// Connects to the parent's hand-off point and receives the listener (waiting at most
     /// `timeout`). Returns the listener and the control channel.
@@ -154,6 +181,7 @@ impl Ticket {
         let stream = UnixStream::connect_addr(&addr)?;
         stream.set_read_timeout(Some(timeout))?;
         let listener = receive_listener(&stream)?;
+        (&stream).write_all(&[RECEIVED_BYTE])?;
         stream.set_read_timeout(None)?;
         Ok((listener, stream))
     }
