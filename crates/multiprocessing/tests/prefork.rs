@@ -60,9 +60,12 @@ fn client(server: &PreforkServer) -> LineClient {
 
 /// Shuts down within the deadline and insists every worker exited by itself.
 fn shut_down(server: PreforkServer) -> multiprocessing::prefork::ShutdownReport {
-    let report = within("the server's shutdown", DEADLINE, move || server.shutdown())
-        .expect("shutdown");
-    assert!(report.is_clean(), "a worker did not exit by itself: {report:?}");
+    let report =
+        within("the server's shutdown", DEADLINE, move || server.shutdown()).expect("shutdown");
+    assert!(
+        report.is_clean(),
+        "a worker did not exit by itself: {report:?}"
+    );
     report
 }
 
@@ -89,14 +92,20 @@ fn two_hundred_clients_get_every_reply() {
         timeout: DEADLINE,
     };
     let addr = server.local_addr();
-    let report = within("200 clients × 100 round trips", support::TEST_DEADLINE, move || {
-        load::run(addr, &load)
-    })
+    let report = within(
+        "200 clients × 100 round trips",
+        support::TEST_DEADLINE,
+        move || load::run(addr, &load),
+    )
     .expect("every reply as the protocol says");
     assert_eq!(report.round_trips, 200 * 100);
     let total = shut_down(server).total();
     assert_eq!(total.accepted, 200, "each client served once: {total:?}");
-    assert_eq!((total.rejected, total.broken, total.panicked), (0, 0, 0), "{total:?}");
+    assert_eq!(
+        (total.rejected, total.broken, total.panicked),
+        (0, 0, 0),
+        "{total:?}"
+    );
 }
 
 /// Sends `bytes`, and returns everything the server sends until it closes.
@@ -105,7 +114,9 @@ fn send_and_read_to_end(addr: SocketAddr, bytes: &[u8]) -> String {
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
     stream.write_all(bytes).expect("send");
     let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).expect("read until the server closes");
+    stream
+        .read_to_end(&mut reply)
+        .expect("read until the server closes");
     String::from_utf8_lossy(&reply).into_owned()
 }
 
@@ -134,11 +145,22 @@ fn bad_input_hurts_nobody_and_leaks_no_descriptor() {
 
     let mut binary = client(&server);
     binary.send_raw(b"\xff\xfe PING\n").unwrap();
-    assert_eq!(binary.read_line().unwrap().as_deref(), Some("ERR invalid utf-8"));
-    assert_eq!(binary.request("PING").unwrap(), "PONG", "kept open after bad UTF-8");
+    assert_eq!(
+        binary.read_line().unwrap().as_deref(),
+        Some("ERR invalid utf-8")
+    );
+    assert_eq!(
+        binary.request("PING").unwrap(),
+        "PONG",
+        "kept open after bad UTF-8"
+    );
 
     let mut silent = client(&server);
-    assert_eq!(silent.read_line().unwrap(), None, "an idle client is disconnected");
+    assert_eq!(
+        silent.read_line().unwrap(),
+        None,
+        "an idle client is disconnected"
+    );
 
     for n in 0..1000 {
         let mut abrupt = TcpStream::connect(addr).expect("connect");
@@ -165,8 +187,14 @@ fn bad_input_hurts_nobody_and_leaks_no_descriptor() {
     assert_eq!(server.worker_pids(), pids, "no worker died");
     let total = shut_down(server).total();
     assert_eq!(total.panicked, 0);
-    assert!(total.idle_timeouts >= 1, "the silent client was timed out: {total:?}");
-    assert!(total.broken >= 500, "the cut-off lines count as broken: {total:?}");
+    assert!(
+        total.idle_timeouts >= 1,
+        "the silent client was timed out: {total:?}"
+    );
+    assert!(
+        total.broken >= 500,
+        "the cut-off lines count as broken: {total:?}"
+    );
 }
 
 fn a_full_worker_answers_busy_and_serves_again_later() {
@@ -178,7 +206,11 @@ fn a_full_worker_answers_busy_and_serves_again_later() {
 
     let mut third = client(&server);
     assert_eq!(third.read_line().unwrap().as_deref(), Some(BUSY_REPLY));
-    assert_eq!(third.read_line().unwrap(), None, "closed after the busy reply");
+    assert_eq!(
+        third.read_line().unwrap(),
+        None,
+        "closed after the busy reply"
+    );
 
     assert_eq!(first.request("QUIT").unwrap(), "BYE");
     // The slot is free once the worker has seen the QUIT through; until then, busy is right.
@@ -215,10 +247,16 @@ fn a_killed_worker_is_replaced_and_the_server_keeps_serving() {
         round_trips: 20,
         timeout: DEADLINE,
     };
-    within("load after the replacement", DEADLINE, move || load::run(addr, &load))
-        .expect("the server serves after a worker died");
+    within("load after the replacement", DEADLINE, move || {
+        load::run(addr, &load)
+    })
+    .expect("the server serves after a worker died");
     let report = shut_down(server);
-    assert_eq!((report.workers.len(), report.replaced), (2, 1), "{report:?}");
+    assert_eq!(
+        (report.workers.len(), report.replaced),
+        (2, 1),
+        "{report:?}"
+    );
 }
 
 fn connection_refused(addr: SocketAddr) -> bool {
@@ -239,11 +277,16 @@ fn shutdown_lets_a_live_connection_finish() {
         connection_refused(addr)
     });
     // No new clients now, but the one already here is still served.
-    assert_eq!(live.request("ECHO after the stop").unwrap(), "after the stop");
+    assert_eq!(
+        live.request("ECHO after the stop").unwrap(),
+        "after the stop"
+    );
     assert_eq!(live.request("QUIT").unwrap(), "BYE");
-    let report = within("shutdown after the client left", DEADLINE, move || stopping.join())
-        .expect("the shutdown thread")
-        .expect("shutdown");
+    let report = within("shutdown after the client left", DEADLINE, move || {
+        stopping.join()
+    })
+    .expect("the shutdown thread")
+    .expect("shutdown");
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.total().cut_at_shutdown, 0, "{report:?}");
 }
@@ -276,8 +319,10 @@ fn a_worker_that_ignores_the_stop_is_killed_and_reported() {
     config.stop_margin = Duration::from_millis(300);
     let server = PreforkServer::bind("127.0.0.1:0", config, stubborn_worker).unwrap();
     let pids = server.worker_pids();
-    let report = within("shutdown of a stubborn worker", DEADLINE, move || server.shutdown())
-        .expect("shutdown");
+    let report = within("shutdown of a stubborn worker", DEADLINE, move || {
+        server.shutdown()
+    })
+    .expect("shutdown");
     assert_eq!(report.killed, pids, "{report:?}");
     assert!(report.workers.is_empty());
 }

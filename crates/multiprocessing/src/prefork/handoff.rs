@@ -117,7 +117,11 @@ impl HandoffPoint {
         }
     }
 
-    fn accept_before(&self, deadline: Instant, worker_pid: u32) -> io::Result<UnixStream> {
+    fn accept_before(
+        &self,
+        deadline: Instant,
+        worker_pid: u32,
+    ) -> io::Result<UnixStream> {
         loop {
             match self.listener.accept() {
                 Ok((stream, _)) => return Ok(stream),
@@ -142,29 +146,46 @@ fn send_listener(stream: &UnixStream, listener: &TcpListener) -> io::Result<()> 
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     let mut control = SendAncillaryBuffer::new(&mut space);
     if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
-        return Err(io::Error::other("no room for one descriptor in the message"));
+        return Err(io::Error::other(
+            "no room for one descriptor in the message",
+        ));
     }
     let payload = [HANDOFF_BYTE];
-    sendmsg(stream, &[IoSlice::new(&payload)], &mut control, SendFlags::empty())?;
+    sendmsg(
+        stream,
+        &[IoSlice::new(&payload)],
+        &mut control,
+        SendFlags::empty(),
+    )?;
     Ok(())
 }
 
 /// Waits for the worker's one-byte answer.
-fn await_receipt(mut stream: &UnixStream, deadline: Instant, worker_pid: u32) -> io::Result<()> {
+fn await_receipt(
+    mut stream: &UnixStream,
+    deadline: Instant,
+    worker_pid: u32,
+) -> io::Result<()> {
     let left = deadline.saturating_duration_since(Instant::now());
     stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
     let mut answer = [0u8; 1];
-    let read = stream.read(&mut answer).map_err(|error| match error.kind() {
-        io::ErrorKind::WouldBlock => io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("worker {worker_pid} did not confirm it holds the listener in time"),
-        ),
-        _ => error,
-    })?;
+    let read = stream
+        .read(&mut answer)
+        .map_err(|error| match error.kind() {
+            io::ErrorKind::WouldBlock => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "worker {worker_pid} did not confirm it holds the listener in time"
+                ),
+            ),
+            _ => error,
+        })?;
     if read == 0 || answer[0] != RECEIVED_BYTE {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
-            format!("worker {worker_pid} hung up instead of confirming it holds the listener"),
+            format!(
+                "worker {worker_pid} hung up instead of confirming it holds the listener"
+            ),
         ));
     }
     stream.set_read_timeout(None)
@@ -237,8 +258,11 @@ fn receive_listener(stream: &UnixStream) -> io::Result<TcpListener> {
 /// milliseconds, at least one).
 pub(crate) fn wait_readable(fd: impl AsFd, timeout: Duration) -> io::Result<bool> {
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-    let timeout = rustix::event::Timespec::try_from(timeout.max(Duration::from_millis(1)))
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "timeout too long"))?;
+    let timeout =
+        rustix::event::Timespec::try_from(timeout.max(Duration::from_millis(1)))
+            .map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "timeout too long")
+            })?;
     let ready = poll(&mut fds, Some(&timeout))?;
     Ok(ready > 0)
 }

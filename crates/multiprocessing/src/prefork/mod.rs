@@ -248,13 +248,15 @@ impl PreforkServer {
     ) -> Result<PreforkServer, PreforkError> {
         config.check()?;
         let io_error = |doing| move |source| PreforkError::Io { doing, source };
-        let local_addr = listener.local_addr().map_err(io_error("reading the address"))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(io_error("reading the address"))?;
         // Non-blocking for every holder: this flag belongs to the socket, which all share.
         listener
             .set_nonblocking(true)
             .map_err(io_error("making the listener non-blocking"))?;
-        let handoff =
-            handoff::HandoffPoint::bind().map_err(io_error("binding the hand-off socket"))?;
+        let handoff = handoff::HandoffPoint::bind()
+            .map_err(io_error("binding the hand-off socket"))?;
         let (wake, wake_supervisor) =
             UnixStream::pair().map_err(io_error("creating the wake-up socket"))?;
         let status = Arc::new(Mutex::new(supervisor::Status::default()));
@@ -280,7 +282,12 @@ impl PreforkServer {
 
     /// The pids of the workers now running (a slot being refilled is missing).
     pub fn worker_pids(&self) -> Vec<u32> {
-        supervisor::lock(&self.status).pids.iter().flatten().copied().collect()
+        supervisor::lock(&self.status)
+            .pids
+            .iter()
+            .flatten()
+            .copied()
+            .collect()
     }
 
     /// How many workers died and were replaced so far.
@@ -297,7 +304,9 @@ impl PreforkServer {
 
     fn stop(&mut self) -> Result<ShutdownReport, PreforkError> {
         let Some(supervisor) = self.supervisor.take() else {
-            return Err(PreforkError::Config("the server was already shut down".into()));
+            return Err(PreforkError::Config(
+                "the server was already shut down".into(),
+            ));
         };
         // End-of-file on the supervisor's end wakes its poll.
         let _ = self.wake.shutdown(Shutdown::Write);

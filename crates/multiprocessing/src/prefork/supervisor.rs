@@ -98,7 +98,10 @@ fn start_worker(context: &Context, index: usize) -> Result<Slot, PreforkError> {
         .spawn_fallible(context.main, job)
         .map_err(PreforkError::Spawn)?;
     let timeout = context.config.worker.handoff_timeout;
-    match context.handoff.hand_over(&context.listener, process.pid(), timeout) {
+    match context
+        .handoff
+        .hand_over(&context.listener, process.pid(), timeout)
+    {
         Ok(control) => Ok(Slot { process, control }),
         Err(source) => Err(PreforkError::Handoff {
             worker: process.pid(),
@@ -133,7 +136,9 @@ fn supervise(
                         *slot = Some(started);
                         lock(status).replaced += 1;
                     }
-                    Err(error) => tracing::warn!("could not replace worker {index}: {error}"),
+                    Err(error) => {
+                        tracing::warn!("could not replace worker {index}: {error}")
+                    }
                 }
             }
         }
@@ -155,7 +160,8 @@ fn wait_for_news(slots: &[Option<Slot>], wake: &UnixStream) -> (bool, Vec<usize>
             indexes.push(index);
         }
     }
-    let retry = Timespec::try_from(RETRY_AFTER).expect("a short duration fits a timespec");
+    let retry =
+        Timespec::try_from(RETRY_AFTER).expect("a short duration fits a timespec");
     let timeout = (indexes.len() < slots.len()).then_some(&retry);
     if poll(&mut fds, timeout).is_err() {
         // Interrupted (the only error poll can return here): look again.
@@ -187,7 +193,11 @@ fn reap(mut slot: Slot) {
 
 // ANCHOR: stop_workers
 /// Tells every worker to stop, and joins them all against one deadline.
-fn stop_workers(context: Context, slots: Vec<Option<Slot>>, replaced: u64) -> ShutdownReport {
+fn stop_workers(
+    context: Context,
+    slots: Vec<Option<Slot>>,
+    replaced: u64,
+) -> ShutdownReport {
     let started = Instant::now();
     let deadline = started + context.config.worker.grace + context.config.stop_margin;
     // Our copy first: once every worker has closed its copy too, connections are refused.

@@ -98,19 +98,20 @@ pub struct WorkerReport {
 /// failed ([`PreforkError::Io`]). Clients' misbehaviour is never an error: it is answered and
 /// counted.
 pub fn serve(job: WorkerJob) -> Result<WorkerReport, PreforkError> {
-    let (listener, control) = job
-        .ticket
-        .redeem(job.config.handoff_timeout)
-        .map_err(|source| PreforkError::Handoff {
-            worker: std::process::id(),
-            source,
-        })?;
+    let (listener, control) =
+        job.ticket
+            .redeem(job.config.handoff_timeout)
+            .map_err(|source| PreforkError::Handoff {
+                worker: std::process::id(),
+                source,
+            })?;
     let live = Arc::new(Live::default());
-    let threads = accept_until_stopped(&listener, &control, &live, &job.config)
-        .map_err(|source| PreforkError::Io {
+    let threads = accept_until_stopped(&listener, &control, &live, &job.config).map_err(
+        |source| PreforkError::Io {
             doing: "waiting for connections",
             source,
-        })?;
+        },
+    )?;
     drop(listener); // this worker takes no more connections; the others still may
     let cut_at_shutdown = drain(&live, threads, job.config.grace);
     Ok(live.report(cut_at_shutdown))
@@ -159,7 +160,11 @@ fn is_retry(error: &io::Error) -> bool {
 }
 
 /// Starts a thread for `stream`, or turns it away if this worker is full.
-fn admit(stream: TcpStream, live: &Arc<Live>, config: &WorkerConfig) -> Option<JoinHandle<()>> {
+fn admit(
+    stream: TcpStream,
+    live: &Arc<Live>,
+    config: &WorkerConfig,
+) -> Option<JoinHandle<()>> {
     let Some(id) = live.register(&stream, config.max_connections) else {
         reject(&stream, live);
         return None;
