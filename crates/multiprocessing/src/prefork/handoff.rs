@@ -140,6 +140,7 @@ impl HandoffPoint {
     }
 }
 
+// ANCHOR: send_listener
 /// Sends one byte with `listener`'s descriptor attached.
 fn send_listener(stream: &UnixStream, listener: &TcpListener) -> io::Result<()> {
     let fds = [listener.as_fd()];
@@ -159,6 +160,7 @@ fn send_listener(stream: &UnixStream, listener: &TcpListener) -> io::Result<()> 
     )?;
     Ok(())
 }
+// ANCHOR_END: send_listener
 
 /// Waits for the worker's one-byte answer.
 fn await_receipt(
@@ -208,6 +210,7 @@ impl Ticket {
     }
 }
 
+// ANCHOR: receive_listener
 /// Receives the one byte and the descriptor that comes with it.
 fn receive_listener(stream: &UnixStream) -> io::Result<TcpListener> {
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
@@ -253,6 +256,7 @@ fn receive_listener(stream: &UnixStream) -> io::Result<TcpListener> {
     }
     Ok(TcpListener::from(fd))
 }
+// ANCHOR_END: receive_listener
 
 /// Waits until `fd` is readable or `timeout` passes (poll's own timeout, in whole
 /// milliseconds, at least one).
