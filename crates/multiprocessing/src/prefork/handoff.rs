@@ -235,7 +235,7 @@ fn receive_listener(stream: &UnixStream) -> io::Result<TcpListener> {
             "the parent closed the hand-off connection without sending the listener",
         ));
     }
-    // Take every descriptor that came (each is an OwnedFd: the ones we do not keep are closed).
+    // Take every descriptor that came (each an OwnedFd: those not kept are closed).
     let mut fds = Vec::new();
     for message in control.drain() {
         if let RecvAncillaryMessage::ScmRights(rights) = message {

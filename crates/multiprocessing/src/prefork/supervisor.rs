@@ -204,7 +204,8 @@ fn stop_workers(
     drop(context);
     let mut slots: Vec<Slot> = slots.into_iter().flatten().collect();
     for slot in &slots {
-        let _ = slot.control.shutdown(Shutdown::Write); // the worker's poll sees end-of-file
+        // The worker's poll sees end-of-file: its signal to stop.
+        let _ = slot.control.shutdown(Shutdown::Write);
     }
     let mut report = ShutdownReport {
         workers: Vec::new(),
@@ -219,7 +220,8 @@ fn stop_workers(
         match slot.process.join_timeout(left) {
             Ok(Some(worker)) => report.workers.push(worker),
             Ok(None) => {
-                let _ = slot.process.kill(); // missed the deadline; the drop below reaps it
+                // Missed the deadline: kill it; the drop below reaps it.
+                let _ = slot.process.kill();
                 report.killed.push(pid);
             }
             Err(error) => report.failed.push(format!("worker {pid}: {error}")),
