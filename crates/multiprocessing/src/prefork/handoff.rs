@@ -34,15 +34,14 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::TcpListener;
 use std::os::fd::AsFd;
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::net::{
-    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
-    SendAncillaryMessage, SendFlags, recvmsg, sendmsg, sockopt,
+    RecvAncillaryBuffer, RecvAncillaryMessage, SendAncillaryBuffer, SendAncillaryMessage,
+    SendFlags, recvmsg, sendmsg,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,8 +77,7 @@ impl HandoffPoint {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let addr = UnixAddr::from_abstract_name(name.as_bytes())?;
-        let listener = UnixListener::bind_addr(&addr)?;
+        let listener = UnixListener::bind_addr(&os::abstract_addr(&name)?)?;
         // Non-blocking, so that waiting for a worker can have a deadline (poll, then accept).
         listener.set_nonblocking(true)?;
         Ok(HandoffPoint { listener, name })
@@ -106,8 +104,7 @@ impl HandoffPoint {
         let deadline = Instant::now() + timeout;
         loop {
             let stream = self.accept_before(deadline, worker_pid)?;
-            let peer = sockopt::socket_peercred(&stream)?;
-            if peer.pid.as_raw_nonzero().get().cast_unsigned() != worker_pid {
+            if os::peer_pid(&stream)? != worker_pid {
                 continue; // a stranger: dropping the stream closes it, and it gets nothing
             }
             stream.set_nonblocking(false)?;
@@ -200,8 +197,7 @@ impl Ticket {
     /// Errors: the parent is gone or refused us (`ConnectionRefused`, `UnexpectedEof`), no reply
     /// in time (`TimedOut`), or what arrived is not one listening socket (`InvalidData`).
     pub fn redeem(&self, timeout: Duration) -> io::Result<(TcpListener, UnixStream)> {
-        let addr = UnixAddr::from_abstract_name(self.name.as_bytes())?;
-        let stream = UnixStream::connect_addr(&addr)?;
+        let stream = UnixStream::connect_addr(&os::abstract_addr(&self.name)?)?;
         stream.set_read_timeout(Some(timeout))?;
         let listener = receive_listener(&stream)?;
         (&stream).write_all(&[RECEIVED_BYTE])?;
@@ -220,7 +216,7 @@ fn receive_listener(stream: &UnixStream) -> io::Result<TcpListener> {
         stream,
         &mut [IoSliceMut::new(&mut payload)],
         &mut control,
-        RecvFlags::CMSG_CLOEXEC,
+        os::RECV_FLAGS,
     )
     .map_err(|error| match io::Error::from(error) {
         timeout if timeout.kind() == io::ErrorKind::WouldBlock => io::Error::new(
@@ -248,7 +244,7 @@ fn receive_listener(stream: &UnixStream) -> io::Result<TcpListener> {
             "expected exactly one descriptor with the hand-off message",
         ));
     };
-    if payload[0] != HANDOFF_BYTE || !sockopt::socket_acceptconn(&fd)? {
+    if payload[0] != HANDOFF_BYTE || !os::is_listening(&fd)? {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "the descriptor received is not a listening socket",
@@ -269,4 +265,62 @@ pub(crate) fn wait_readable(fd: impl AsFd, timeout: Duration) -> io::Result<bool
             })?;
     let ready = poll(&mut fds, Some(&timeout))?;
     Ok(ready > 0)
+}
+
+/// The Linux calls the hand-off needs.
+#[cfg(target_os = "linux")]
+mod os {
+    use std::io;
+    use std::os::fd::OwnedFd;
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixStream};
+
+    use rustix::net::{RecvFlags, sockopt};
+
+    /// Received descriptors are close-on-exec, like every descriptor std opens.
+    pub(super) const RECV_FLAGS: RecvFlags = RecvFlags::CMSG_CLOEXEC;
+
+    pub(super) fn abstract_addr(name: &str) -> io::Result<SocketAddr> {
+        SocketAddr::from_abstract_name(name.as_bytes())
+    }
+
+    pub(super) fn peer_pid(stream: &UnixStream) -> io::Result<u32> {
+        let peer = sockopt::socket_peercred(stream)?;
+        Ok(peer.pid.as_raw_nonzero().get().cast_unsigned())
+    }
+
+    pub(super) fn is_listening(fd: &OwnedFd) -> io::Result<bool> {
+        Ok(sockopt::socket_acceptconn(fd)?)
+    }
+}
+
+/// Elsewhere the hand-off fails at its first step, with a sentence that says why.
+#[cfg(not(target_os = "linux"))]
+mod os {
+    use std::io;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::{SocketAddr, UnixStream};
+
+    use rustix::net::RecvFlags;
+
+    pub(super) const RECV_FLAGS: RecvFlags = RecvFlags::empty();
+
+    fn unsupported() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the pre-fork hand-off needs Linux (abstract Unix sockets, SO_PEERCRED)",
+        )
+    }
+
+    pub(super) fn abstract_addr(_: &str) -> io::Result<SocketAddr> {
+        Err(unsupported())
+    }
+
+    pub(super) fn peer_pid(_: &UnixStream) -> io::Result<u32> {
+        Err(unsupported())
+    }
+
+    pub(super) fn is_listening(_: &OwnedFd) -> io::Result<bool> {
+        Err(unsupported())
+    }
 }
