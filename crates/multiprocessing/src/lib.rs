@@ -50,6 +50,8 @@
 //! - [`sync`]: `Lock`, `RLock`, `Semaphore`, `Event`, `Condition`, `Barrier` across processes,
 //!   that survive a holder being killed.
 //! - [`logging`]: records from every process through one writer, no torn lines.
+//! - [`prefork`]: a pre-fork TCP server: one listener handed to N worker processes, a supervisor
+//!   that replaces a dead worker, a graceful shutdown (the articles' game server, done right).
 //!
 //! All of these are handles that can travel to a child inside its argument.
 //!
@@ -126,6 +128,7 @@ pub mod logging;
 pub mod pipe;
 mod platform;
 pub mod pool;
+pub mod prefork;
 mod process;
 pub mod queue;
 pub mod shared;
