@@ -226,9 +226,7 @@ impl Site {
 
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let stop = shutdown.clone();
-        let thread = thread::Builder::new()
-            .name("testbed-site".into())
-            .spawn({
+        let thread = thread::Builder::new().name("testbed-site".into()).spawn({
             let counters = Arc::clone(&counters);
             move || run_site(listener, app, counters, stop, ready_tx)
         })?;

@@ -403,7 +403,10 @@ fn reset_stats_starts_the_counts_again() {
         (stats.served, stats.in_flight, stats.peak_in_flight),
         (3, 0, 1)
     );
-    assert_eq!(stats.connections, 3, "a new client per request, so a connection each");
+    assert_eq!(
+        stats.connections, 3,
+        "a new client per request, so a connection each"
+    );
     site.reset_stats();
     assert_eq!(site.stats(), Stats::default());
 }
