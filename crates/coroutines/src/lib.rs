@@ -22,3 +22,4 @@
 #![forbid(unsafe_code)]
 
 pub mod fetch;
+pub mod pipeline;
