@@ -114,7 +114,8 @@ async fn main() -> anyhow::Result<()> {
                 println!("read_line in select!: {:?}", line.trim_end());
                 break;
             }
-            () = sleep(Duration::from_millis(50)) => {} // drops read_line: "hello " is lost
+            // This branch drops read_line, and "hello " with it.
+            () = sleep(Duration::from_millis(50)) => {}
         }
     }
     let mut lines = slow_writer().lines();

@@ -169,7 +169,7 @@ where
 }
 
 // ANCHOR: consume
-/// One consumer: takes items until the channel is closed and empty, recording each result.
+/// One consumer: takes items until the channel is closed and empty; records each result.
 async fn consume_until_closed<T, R, E, C, CF>(
     receiver: &Mutex<mpsc::Receiver<T>>,
     consume: &C,
