@@ -33,6 +33,7 @@ use workspace_tests::{Example, examples, workspace_root};
 /// The example of each chapter that is built as a project of its own: the one that uses the most
 /// crates. A chapter's first examples add a line here (the tests fail until they do).
 const BUILT: &[(&str, &str)] = &[
+    ("coroutines", "05_batch_fetch"),
     ("multiprocessing", "14_logging"),
     ("threading", "10_download_progress"),
 ];

@@ -14,11 +14,34 @@
 //! Pick tasks for many concurrent waits on I/O (thousands of connections, crawlers); pick threads
 //! for CPU work and for blocking libraries; pick processes for isolation.
 //!
-//! This crate is being written chapter by chapter. It holds now:
+//! Python to Rust, in one table:
 //!
-//! - [`fetch`]: fetching many pages concurrently through one shared HTTP client, with a limit on
-//!   how many requests are in flight (the articles' listing B3, done with connection reuse and a
-//!   bound). The tour's live demo runs it against the local test site.
+//! | asyncio | tokio |
+//! |---|---|
+//! | `asyncio.run(main())` | `#[tokio::main]` (builds the runtime, runs `main` on it) |
+//! | `await asyncio.sleep(1)` | `tokio::time::sleep(Duration::from_secs(1)).await` |
+//! | `asyncio.create_task(c)` | `tokio::spawn(f)`, which returns a `JoinHandle` |
+//! | `asyncio.gather(a, b)` | `tokio::join!(a, b)`, `try_join!`, `futures::future::join_all` |
+//! | `asyncio.as_completed`, `TaskGroup` | `tokio::task::JoinSet` |
+//! | `asyncio.wait_for(c, t)` | `tokio::time::timeout(t, f)` |
+//! | `task.cancel()` | dropping the future, `JoinHandle::abort`, a `CancellationToken` |
+//! | `asyncio.Semaphore(n)` | `tokio::sync::Semaphore`, or `buffer_unordered(n)` on a stream |
+//! | `asyncio.Queue(maxsize=n)` | `tokio::sync::mpsc::channel(n)` ([`pipeline`]) |
+//! | `loop.run_in_executor` | `tokio::task::spawn_blocking` |
+//! | aiohttp's `ClientSession` | one shared `reqwest::Client` ([`fetch`]) |
+//!
+//! What is in here:
+//!
+//! - [`fetch`]: many pages through one shared HTTP client, at most `limit` requests in flight,
+//!   a timeout per request, results in order ([`fetch::fetch_all`]) or as they complete
+//!   ([`fetch::fetch_stream`]), and failures sorted by kind. The tour's live demo runs it.
+//! - [`pipeline`]: a bounded async producer/consumer: back-pressure, an explicit end of stream,
+//!   errors per item, cancellation that leaves no task running.
+//!
+//! The examples (`cargo run -p coroutines --example 01_hello_world`, and on in order) show the
+//! basics one at a time: lazy futures, `join!`/`JoinSet`, `select!`/`timeout` and cancellation
+//! safety, and the batch fetch with its progress bar.
 #![forbid(unsafe_code)]
 
 pub mod fetch;
+pub mod pipeline;

@@ -24,8 +24,8 @@
 //!
 //! # Counting requests
 //!
-//! One middleware wraps every route (including the 404 fallback) and keeps three counters, read with
-//! [`Site::stats`]:
+//! One middleware wraps every route (including the 404 fallback) and keeps three counters, and the
+//! listener keeps a fourth; all are read with [`Site::stats`]:
 //!
 //! - `in_flight` is raised when a request reaches the router and lowered when its handler has
 //!   produced the response *head* (status and headers). For a streamed `/file` body that is before
@@ -34,6 +34,11 @@
 //! - `served` counts responses that were produced (any status), not requests that were dropped.
 //! - `peak_in_flight` is the largest value `in_flight` has ever had (since the last
 //!   [`Site::reset_stats`]).
+//! - `connections` counts the TCP connections the site accepted. It is raised by the listener,
+//!   before any request is read, so it shows what a client's connection pool does: 200 requests
+//!   through one client that keeps its connections alive open as many connections as it ever had
+//!   requests in flight at once, while a new client per request opens 200. (A keep-alive
+//!   connection carries one request after another; HTTP/1.1 never runs two at once on one.)
 //!
 //! The peak must be exact, because a test uses it to prove that a client's concurrency limit of 50
 //! was reached and never exceeded. Every request does `in_flight.fetch_add(1)`, which returns the
@@ -93,7 +98,7 @@ impl Default for SiteConfig {
 
 /// A snapshot of the site's request counters (see the module docs for what each one counts).
 ///
-/// The three values are read one after the other, not at one instant, while requests may be
+/// The values are read one after the other, not at one instant, while requests may be
 /// running; once the site is idle they are exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -103,6 +108,8 @@ pub struct Stats {
     pub in_flight: u64,
     /// The largest `in_flight` ever seen since the start or the last reset.
     pub peak_in_flight: u64,
+    /// TCP connections accepted since the start or the last reset.
+    pub connections: u64,
 }
 
 /// The counters behind [`Stats`], shared by the middleware and the [`Site`] handle.
@@ -111,6 +118,7 @@ pub(crate) struct Counters {
     served: AtomicU64,
     in_flight: AtomicU64,
     peak_in_flight: AtomicU64,
+    connections: AtomicU64,
 }
 
 impl Counters {
@@ -118,17 +126,20 @@ impl Counters {
         let served = self.served.load(Relaxed);
         let in_flight = self.in_flight.load(Relaxed);
         let peak = self.peak_in_flight.load(Relaxed);
+        let connections = self.connections.load(Relaxed);
         // A request between its `fetch_add` and its `fetch_max` is already in `in_flight` but not
         // yet in the peak; the peak is at least what we just saw in flight, so say so.
         Stats {
             served,
             in_flight,
             peak_in_flight: peak.max(in_flight),
+            connections,
         }
     }
 
     fn reset(&self) {
         self.served.store(0, Relaxed);
+        self.connections.store(0, Relaxed);
         self.peak_in_flight
             .store(self.in_flight.load(Relaxed), Relaxed);
     }
@@ -215,9 +226,10 @@ impl Site {
 
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let stop = shutdown.clone();
-        let thread = thread::Builder::new()
-            .name("testbed-site".into())
-            .spawn(move || run_site(listener, app, stop, ready_tx))?;
+        let thread = thread::Builder::new().name("testbed-site".into()).spawn({
+            let counters = Arc::clone(&counters);
+            move || run_site(listener, app, counters, stop, ready_tx)
+        })?;
         // The thread answers once, right after it has built its runtime; if it dies first, the
         // sender is dropped and `recv` returns an error instead of waiting forever.
         match ready_rx.recv() {
@@ -266,7 +278,7 @@ impl Site {
         self.counters.snapshot()
     }
 
-    /// Sets `served` to 0 and `peak_in_flight` to the current `in_flight` (requests already
+    /// Sets `served` and `connections` to 0 and `peak_in_flight` to the current `in_flight` (requests already
     /// running stay counted). Call it while the site is idle for exact figures.
     pub fn reset_stats(&self) {
         self.counters.reset();
@@ -294,6 +306,7 @@ impl Drop for Site {
 fn run_site(
     listener: TcpListener,
     app: axum::Router,
+    counters: Arc<Counters>,
     stop: CancellationToken,
     ready: mpsc::SyncSender<io::Result<()>>,
 ) {
@@ -318,7 +331,8 @@ fn run_site(
 
     runtime.block_on(async move {
         // Small responses must not wait for Nagle's algorithm (up to 40 ms with delayed ACKs).
-        let listener = listener.tap_io(|stream| {
+        let listener = listener.tap_io(move |stream| {
+            counters.connections.fetch_add(1, Relaxed);
             let _ = stream.set_nodelay(true);
         });
         let server = axum::serve(listener, app)

@@ -347,6 +347,8 @@ fn peak_in_flight_is_exactly_the_number_held_at_once() {
         served: HELD,
         in_flight: 0,
         peak_in_flight: HELD,
+        // A new blocking client per request: a new connection each.
+        connections: HELD,
     };
     assert_eq!(site.stats(), expected);
 }
@@ -400,6 +402,10 @@ fn reset_stats_starts_the_counts_again() {
     assert_eq!(
         (stats.served, stats.in_flight, stats.peak_in_flight),
         (3, 0, 1)
+    );
+    assert_eq!(
+        stats.connections, 3,
+        "a new client per request, so a connection each"
     );
     site.reset_stats();
     assert_eq!(site.stats(), Stats::default());
@@ -466,4 +472,54 @@ fn drop_ends_a_hanging_request_after_the_grace_period() {
         !error.is_timeout(),
         "the site closed the connection; got {error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_count_what_a_client_opens_not_what_it_requests() {
+    let site = Site::start().expect("start the site");
+    let fetch_with = |client: reqwest::Client, n: u64| {
+        let url = format!("{}?latency_ms=0", site.page_url(n));
+        async move { client.get(url).send().await?.text().await }
+    };
+    // One client, one request after another: its connections are kept alive and reused. Not
+    // always exactly one: when a request finds no idle connection in the pool (the previous one
+    // is still on its way back), hyper starts a connect and uses whichever is ready first; a
+    // connection that loses that race is kept in the pool. So "fewer than one per request".
+    let shared = reqwest::Client::new();
+    for n in 0..10 {
+        tokio::time::timeout(DEADLINE, fetch_with(shared.clone(), n))
+            .await
+            .expect("timed out waiting for a page through the shared client")
+            .expect("GET through the shared client");
+    }
+    let stats = site.stats();
+    assert_eq!(stats.served, 10);
+    assert!(
+        (1..10).contains(&stats.connections),
+        "ten sequential requests through one client should reuse connections; they opened {}",
+        stats.connections
+    );
+    site.reset_stats();
+    // A client per request: every client has its own pool, so every request connects anew.
+    for n in 0..5 {
+        tokio::time::timeout(DEADLINE, fetch_with(reqwest::Client::new(), n))
+            .await
+            .expect("timed out waiting for a page through a fresh client")
+            .expect("GET through a fresh client");
+    }
+    assert_eq!(
+        (site.stats().served, site.stats().connections),
+        (5, 5),
+        "five fresh clients should open five connections"
+    );
+}
+
+#[test]
+fn a_connection_that_sends_nothing_is_counted() {
+    let site = Site::start().expect("start the site");
+    let _idle = std::net::TcpStream::connect(site.addr()).expect("connect to the site");
+    wait_until("the site to accept the idle connection", DEADLINE, || {
+        site.stats().connections == 1
+    });
+    assert_eq!(site.stats().served, 0, "nothing was requested");
 }

@@ -80,9 +80,11 @@ pub const CHAPTERS: &[Chapter] = &[
         number: 4,
         id: "coroutines",
         title: "Coroutines",
-        summary: "Async tasks on tokio. Written so far: many requests in flight over one \
-                  shared client, with a bound on concurrency and a timeout per request (the \
-                  scenario below). The chapter's pages and listings are not written yet.",
+        summary: "Async tasks on tokio: lazy futures, the runtime as the event loop, spawn, \
+                  join! and JoinSet, select!, timeouts and cancellation, and a bounded async \
+                  producer/consumer. The scenario below is the batch fetch: many requests in \
+                  flight over one shared client, a bound on concurrency, and the connections \
+                  the site accepted, which one client reuses.",
         book_page: "docs/src/coroutines/index.md",
         scenario: Some(Scenario {
             title: "fetch 200 pages from the local site, at most 50 in flight",
@@ -198,6 +200,12 @@ fn fetch_pages_scenario(ctx: &mut Ctx) -> anyhow::Result<()> {
         report.served,
         report.peak_in_flight,
         fetch_pages::LIMIT
+    )?;
+    writeln!(
+        out,
+        "  over {} connections: one client reuses them (a client per URL would open {})",
+        report.connections,
+        fetch_pages::PAGES
     )?;
     writeln!(
         out,

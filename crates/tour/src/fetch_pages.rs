@@ -4,7 +4,8 @@
 //! With `pages` pages, at most `limit` in flight, and a site that takes `latency` to answer each
 //! one, no schedule can beat `ceil(pages / limit) × latency`: that is the ideal the tour prints.
 //! The site counts the requests it is serving at once, so the scenario can also show that the
-//! limit was reached and never exceeded.
+//! limit was reached and never exceeded, and the connections it accepted, to show that one
+//! client reuses its connections.
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,8 @@ pub struct Report {
     pub peak_in_flight: u64,
     /// Requests the site served during the run.
     pub served: u64,
+    /// TCP connections the site accepted during the run.
+    pub connections: u64,
 }
 
 /// The best possible time for `pages` pages at `limit` in flight when each takes `latency`.
@@ -96,5 +99,6 @@ fn summarize(
         ideal,
         peak_in_flight: stats.peak_in_flight,
         served: stats.served,
+        connections: stats.connections,
     }
 }

@@ -59,6 +59,13 @@ fn the_demo_fetch_reaches_the_limit_and_never_exceeds_it() {
         report.peak_in_flight,
         fetch_pages::LIMIT
     );
+    // One client: about one connection per request in flight (a few more when a connect races
+    // a connection coming back to the pool), far fewer than one per page.
+    assert!(
+        (1..=60).contains(&report.connections),
+        "200 requests through one client opened {} connections",
+        report.connections
+    );
     let expected_bytes: usize = (0..fetch_pages::PAGES)
         .map(|n| page_body(n, SiteConfig::default().page_size).len())
         .sum();
