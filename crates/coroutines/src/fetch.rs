@@ -90,7 +90,8 @@ where
     F: FnMut(&Result<Page, FetchError>),
 {
     let count = urls.len();
-    let mut results: Vec<Option<Result<Page, FetchError>>> = (0..count).map(|_| None).collect();
+    let mut results: Vec<Option<Result<Page, FetchError>>> =
+        (0..count).map(|_| None).collect();
     // ANCHOR: bounded
     let mut in_completion_order = stream::iter(urls.into_iter().enumerate())
         .map(|(index, url)| async move { (index, fetch_page(client, &url).await) })

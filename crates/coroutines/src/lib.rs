@@ -22,3 +22,5 @@
 #![forbid(unsafe_code)]
 
 pub mod fetch;
+pub mod server;
+pub mod shutdown;
