@@ -36,6 +36,18 @@
 //! grace period's end cancels: a client that never reads cannot hold the server up. Every task is
 //! spawned on the coordinator's `TaskTracker`, so "all done" is one `await`, and the report says
 //! how many tasks were left (none, unless something is badly wrong).
+//!
+//! # Why no lock is held across an `.await`
+//!
+//! The counters are atomics and the live count is a `watch` channel, so no task ever holds a lock
+//! while it waits. A `std::sync::MutexGuard` held across an `.await` would not even compile in a
+//! spawned task: it makes the future not `Send`, so the runtime could not move it between worker
+//! threads (the book's "Coroutines vs threads" shows the error; this doctest keeps the program,
+//! `compile_fail/std_mutex_across_await.rs`, failing):
+//!
+//! ```compile_fail
+#![doc = include_str!("../compile_fail/std_mutex_across_await.rs")]
+//! ```
 
 use std::io;
 use std::net::SocketAddr;
@@ -64,6 +76,11 @@ const LINGER_BYTES: u64 = 64 * 1024;
 
 /// After an `accept` error (typically "too many open files"), wait this long before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The read buffer of each connection. `BufReader`'s default is 8 KiB; a line is at most
+/// `MAX_LINE_BYTES` (1 KiB) and framing works with any buffer size, so 2 KiB serves as well and
+/// keeps an idle connection's memory small (the bench measures it).
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// How long the busy reply may take to send.
 const BUSY_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -450,7 +467,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (reader, mut writer) = tokio::io::split(stream);
-    let mut reader = BufReader::new(reader);
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     loop {
         let frame = tokio::select! {
             biased;
