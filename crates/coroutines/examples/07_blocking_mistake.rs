@@ -144,7 +144,6 @@ async fn short_lock() -> u64 {
         });
     }
     tasks.join_all().await;
-    let total = *counter.lock().unwrap();
-    total
+    *counter.lock().unwrap()
 }
 // ANCHOR_END: short_lock

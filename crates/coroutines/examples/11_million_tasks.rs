@@ -1,36 +1,26 @@
 //! # Listing 4.11: a million tasks, and what "lightweight" means in numbers
 //!
-//! The articles say coroutines are lighter than threads: cheaper to create and to switch, with no
-//! stack of their own. This listing measures it. It parks `--tasks` tokio tasks on one channel and
-//! reads the memory they take, then spawns and joins as many again and times them; then it does
-//! the same with `--threads` OS threads.
+//! Coroutines are said to be lighter than threads. This listing parks `--tasks` tokio tasks on
+//! one channel and reads their memory, spawns and joins as many and times them, then does the
+//! same with `--threads` OS threads. A parked task is its future's state plus tokio's task
+//! header, in one allocation; a parked thread is a kernel task plus a stack (2 MiB reserved, the
+//! touched pages resident). Memory comes from `/proc/self/status` (Linux-only). One runtime
+//! thread, as asyncio's loop (asyncio: about 6.4 µs and 1.43 KiB per task on the book's machine).
 //!
-//! A parked task is its future's state (here a few dozen bytes) plus tokio's task header, in one
-//! heap allocation. A parked thread is a kernel task plus a stack: 2 MiB of address space reserved,
-//! of which only the pages touched are resident. Memory is read from `/proc/self/status`
-//! (`VmRSS`, `VmSize`), so those lines are Linux-only; elsewhere they say so and the times remain.
+//! Run it in a release build (in debug the figures mean little):
+//! `cargo run -p coroutines --release --example 11_million_tasks`.
 //!
-//! The runtime has one thread, as asyncio's event loop does, so the figures compare with
-//! Python's (asyncio: about 6.4 µs and 1.43 KiB per task on the machine this book was measured on).
-//!
-//! Run it (the figures only mean something in a release build):
-//!
-//! ```text
-//! cargo run -p coroutines --release --example 11_million_tasks
-//! cargo run -p coroutines --release --example 11_million_tasks -- --tasks 100000 --threads 1000
-//! ```
-//!
-//! What to expect: well under a microsecond and well under a KiB per task; tens of microseconds
-//! and several KiB resident per thread. The figures vary from run to run and machine to machine.
+//! What to expect: about a microsecond and under half a KiB per task; tens of microseconds and
+//! several KiB resident per thread. The figures vary from run to run and machine to machine.
 //!
 //! Checked by `tests/examples.rs` (scaled down for the debug build the tests use):
 //!
 //! ```text
 //! test-args: --tasks 100000 --threads 500
-//! expect: ^100000 tasks spawned and joined in .*: .* µs per task$
-//! expect: ^100000 parked tasks: (.* KiB per task|memory not measured)
-//! expect: ^500 threads spawned and joined in .*: .* µs per thread$
-//! expect: ^500 parked threads: (.* KiB resident per thread|memory not measured)
+//! expect: ^100000 tasks spawned and joined: .* µs per task$
+//! expect: ^100000 parked tasks: (.* KiB resident each|memory not measured)
+//! expect: ^500 threads spawned and joined: .* µs per thread$
+//! expect: ^500 parked threads: (.* KiB resident each|memory not measured)
 //! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,7 +43,9 @@ struct Args {
 }
 
 /// `VmRSS` and `VmSize` from `/proc/self/status`, in KiB; `None` off Linux.
-fn memory_kib() -> Option<(u64, u64)> {
+type Memory = Option<(u64, u64)>;
+
+fn memory_kib() -> Memory {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let field = |name: &str| {
         let line = status.lines().find(|line| line.starts_with(name))?;
@@ -62,9 +54,23 @@ fn memory_kib() -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmSize:")?))
 }
 
+/// Prints the resident (and reserved) KiB per item between two readings.
+fn report_memory(what: &str, n: usize, before: Memory, after: Memory) {
+    let Some(((rss0, vm0), (rss1, vm1))) = before.zip(after) else {
+        return println!("{n} {what}: memory not measured (Linux only)");
+    };
+    let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / n as f64;
+    let (rss, vm) = (per(rss0, rss1), per(vm0, vm1));
+    println!("{n} {what}: {rss:.3} KiB resident each, {vm:.0} KiB reserved");
+}
+
+fn micros_each(elapsed: Duration, n: usize) -> f64 {
+    elapsed.as_secs_f64() * 1e6 / n as f64
+}
+
 // ANCHOR: parked_tasks
-/// Parks `count` tasks on one channel; returns the resident KiB they added.
-async fn park_tasks(count: usize) -> Result<Option<f64>> {
+/// Parks `count` tasks on one channel, reading the memory while they wait.
+async fn park_tasks(count: usize) -> Result<()> {
     let before = memory_kib();
     let (release, parked) = watch::channel(false);
     let started = Arc::new(AtomicUsize::new(0));
@@ -80,12 +86,12 @@ async fn park_tasks(count: usize) -> Result<Option<f64>> {
     while started.load(Ordering::Relaxed) < count {
         tokio::task::yield_now().await; // let the runtime poll them
     }
-    let after = memory_kib();
+    report_memory("parked tasks", count, before, memory_kib());
     release.send(true)?;
     for task in tasks {
         ensure!(task.await?, "a task was woken without the value");
     }
-    Ok(before.zip(after).map(|((rss0, _), (rss1, _))| (rss1 - rss0) as f64))
+    Ok(())
 }
 // ANCHOR_END: parked_tasks
 
@@ -109,49 +115,25 @@ async fn spawn_and_join_tasks(count: usize) -> Result<Duration> {
 // ANCHOR_END: spawn_join
 
 /// The same two measurements with OS threads.
-fn threads(count: usize) -> Result<()> {
+fn threads(n: usize) -> Result<()> {
     let started = Instant::now();
-    let handles: Vec<_> =
-        (0..count).map(|i| std::thread::spawn(move || i)).collect();
-    let sum: usize =
-        handles.into_iter().map(|h| h.join().expect("no panic")).sum();
-    let per = started.elapsed().as_secs_f64() * 1e6 / count as f64;
-    ensure!(
-        sum == count * count.saturating_sub(1) / 2,
-        "a result went missing"
-    );
-    println!(
-        "{count} threads spawned and joined in {:.2?}: {per:.1} µs per thread",
-        started.elapsed()
-    );
-
+    let handles: Vec<_> = (0..n).map(|_| std::thread::spawn(|| ())).collect();
+    handles.into_iter().for_each(|h| h.join().expect("no panic"));
+    let per = micros_each(started.elapsed(), n);
+    println!("{n} threads spawned and joined: {per:.1} µs per thread");
     let before = memory_kib();
-    let all_parked = Arc::new(Barrier::new(count + 1));
-    let release = Arc::new(Barrier::new(count + 1));
-    let parked: Vec<_> = (0..count)
+    let (parked, release) =
+        (Arc::new(Barrier::new(n + 1)), Arc::new(Barrier::new(n + 1)));
+    let handles: Vec<_> = (0..n)
         .map(|_| {
-            let (all_parked, release) =
-                (Arc::clone(&all_parked), Arc::clone(&release));
-            std::thread::spawn(move || {
-                all_parked.wait();
-                release.wait();
-            })
+            let (parked, release) = (Arc::clone(&parked), Arc::clone(&release));
+            std::thread::spawn(move || drop((parked.wait(), release.wait())))
         })
         .collect();
-    all_parked.wait();
-    let after = memory_kib();
+    parked.wait();
+    report_memory("parked threads", n, before, memory_kib());
     release.wait();
-    parked.into_iter().for_each(|h| h.join().expect("no panic"));
-    match before.zip(after) {
-        Some(((rss0, vm0), (rss1, vm1))) => println!(
-            "{count} parked threads: {:.1} KiB resident per thread, {:.0} KiB of address space each",
-            (rss1 - rss0) as f64 / count as f64,
-            (vm1 - vm0) as f64 / count as f64
-        ),
-        None => {
-            println!("{count} parked threads: memory not measured (Linux only)")
-        }
-    }
+    handles.into_iter().for_each(|h| h.join().expect("no panic"));
     Ok(())
 }
 
@@ -161,18 +143,8 @@ fn main() -> Result<()> {
     let n = args.tasks;
     // Parked memory first, while the heap is fresh: memory freed by an earlier
     // phase would be reused and hide the cost.
-    match runtime.block_on(park_tasks(n))? {
-        Some(kib) => println!(
-            "{n} parked tasks: {:.1} MiB resident, {:.3} KiB per task",
-            kib / 1024.0,
-            kib / n as f64
-        ),
-        None => println!("{n} parked tasks: memory not measured (Linux only)"),
-    }
-    let elapsed = runtime.block_on(spawn_and_join_tasks(n))?;
-    let per = elapsed.as_secs_f64() * 1e6 / n as f64;
-    println!(
-        "{n} tasks spawned and joined in {elapsed:.2?}: {per:.3} µs per task"
-    );
+    runtime.block_on(park_tasks(n))?;
+    let per = micros_each(runtime.block_on(spawn_and_join_tasks(n))?, n);
+    println!("{n} tasks spawned and joined: {per:.3} µs per task");
     threads(args.threads)
 }
