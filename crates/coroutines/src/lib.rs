@@ -45,3 +45,5 @@
 
 pub mod fetch;
 pub mod pipeline;
+pub mod server;
+pub mod shutdown;

@@ -5,7 +5,8 @@
 //! blocking reads and writes, and the kernel interleaves the threads. Python's
 //! `socketserver.ThreadingTCPServer` is the same design. It is a fine choice for hundreds of
 //! connections; for tens of thousands, the memory of a stack per thread and the cost of switching
-//! between them make async tasks the better fit (chapter 4 serves the same protocol with tokio).
+//! between them make async tasks the better fit (chapter 4's `coroutines::server` serves the
+//! same protocol with tokio tasks and keeps the same contract).
 //! What makes this one fit for production is not the threads but the limits around them.
 //!
 //! # The contract every chapter's server shares
