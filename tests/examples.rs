@@ -110,8 +110,12 @@ fn run_example(example: &Example, bin_dir: &Path) -> Result<(), String> {
         }
     };
     output.drain_until_closed(DRAIN_GRACE);
-    if !status.success() {
-        return Err(format!("exited with {status}\n{}", output.tail()));
+    if status.code() != Some(example.exit_code) {
+        return Err(format!(
+            "exited with {status}, expected exit code {}\n{}",
+            example.exit_code,
+            output.tail()
+        ));
     }
     let missing: Vec<&String> = example
         .expect

@@ -71,6 +71,9 @@ pub struct Example {
     pub ready: Option<String>,
     /// The deadline for the whole run (`test-timeout:`, default 60 s).
     pub timeout: Duration,
+    /// The exit code the run must end with (`test-exit:`, default 0): a listing that reports
+    /// failures through its exit code shows that code on purpose.
+    pub exit_code: i32,
     /// Patterns some line of the output must match (`expect:`).
     pub expect: Vec<String>,
 }
@@ -122,6 +125,7 @@ pub fn parse_example(krate: &str, path: &Path) -> Result<Example, String> {
         kind: Kind::Run,
         ready: None,
         timeout: Duration::from_secs(60),
+        exit_code: 0,
         expect: Vec::new(),
     };
     let header = source
@@ -157,6 +161,9 @@ pub fn parse_example(krate: &str, path: &Path) -> Result<Example, String> {
                     .parse()
                     .map_err(|_| problem("not a number of seconds"))?;
                 example.timeout = Duration::from_secs(secs);
+            }
+            "test-exit" => {
+                example.exit_code = value.parse().map_err(|_| problem("not an exit code"))?;
             }
             other if other.starts_with("test-") => return Err(problem("unknown directive")),
             _ => {}

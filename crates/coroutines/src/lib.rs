@@ -37,10 +37,16 @@
 //!   ([`fetch::fetch_stream`]), and failures sorted by kind. The tour's live demo runs it.
 //! - [`pipeline`]: a bounded async producer/consumer: back-pressure, an explicit end of stream,
 //!   errors per item, cancellation that leaves no task running.
+//! - [`server`]: the `testbed` line protocol as an async TCP server that keeps chapter 3's server
+//!   contract (a connection cap answered with an error, a line limit, an idle timeout, non-UTF-8
+//!   answered), thousands of connections on a few threads.
+//! - [`shutdown`]: graceful shutdown for servers: stop accepting, give live work a grace period,
+//!   and force the rest on a second request (Ctrl-C or SIGTERM).
 //!
 //! The examples (`cargo run -p coroutines --example 01_hello_world`, and on in order) show the
 //! basics one at a time: lazy futures, `join!`/`JoinSet`, `select!`/`timeout` and cancellation
-//! safety, and the batch fetch with its progress bar.
+//! safety, the batch fetch with its progress bar, the blocking mistake measured,
+//! `spawn_blocking`, an async producer/consumer, the server, and a million tasks.
 #![forbid(unsafe_code)]
 
 pub mod fetch;
