@@ -35,6 +35,7 @@ use workspace_tests::{Example, examples, workspace_root};
 const BUILT: &[(&str, &str)] = &[
     ("multiprocessing", "14_logging"),
     ("threading", "10_download_progress"),
+    ("coroutines", "10_async_server"),
 ];
 
 /// The heading of the README's section, and the stand-in for the reader's path in its table.
