@@ -36,6 +36,7 @@ const BUILT: &[(&str, &str)] = &[
     ("coroutines", "05_batch_fetch"),
     ("multiprocessing", "14_logging"),
     ("threading", "10_download_progress"),
+    ("coroutines", "10_async_server"),
 ];
 
 /// The heading of the README's section, and the stand-in for the reader's path in its table.

@@ -10,8 +10,8 @@
 //! Run it in a release build (in debug the figures mean little):
 //! `cargo run -p coroutines --release --example 11_million_tasks`.
 //!
-//! What to expect: about a microsecond and under half a KiB per task; tens of microseconds and
-//! several KiB resident per thread. The figures vary from run to run and machine to machine.
+//! What to expect: about a microsecond and under half a KiB per task, tens of microseconds and
+//! several KiB per thread; the figures vary from run to run.
 //!
 //! Checked by `tests/examples.rs` (scaled down for the debug build the tests use):
 //!
@@ -42,36 +42,33 @@ struct Args {
     threads: usize,
 }
 
-/// `VmRSS` and `VmSize` from `/proc/self/status`, in KiB; `None` off Linux.
-type Memory = Option<(u64, u64)>;
-
-fn memory_kib() -> Memory {
+/// `VmRSS` from `/proc/self/status`, in KiB; `None` off Linux.
+fn resident_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        let line = status.lines().find(|line| line.starts_with(name))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok()
-    };
-    Some((field("VmRSS:")?, field("VmSize:")?))
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Prints the resident (and reserved) KiB per item between two readings.
-fn report_memory(what: &str, n: usize, before: Memory, after: Memory) {
-    let Some(((rss0, vm0), (rss1, vm1))) = before.zip(after) else {
-        return println!("{n} {what}: memory not measured (Linux only)");
-    };
-    let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / n as f64;
-    let (rss, vm) = (per(rss0, rss1), per(vm0, vm1));
-    println!("{n} {what}: {rss:.3} KiB resident each, {vm:.0} KiB reserved");
-}
-
-fn micros_each(elapsed: Duration, n: usize) -> f64 {
-    elapsed.as_secs_f64() * 1e6 / n as f64
+/// Prints the resident KiB per item between two readings.
+fn report_memory(
+    what: &str,
+    n: usize,
+    before: Option<u64>,
+    after: Option<u64>,
+) {
+    match before.zip(after) {
+        Some((before, after)) => {
+            let each = after.saturating_sub(before) as f64 / n as f64;
+            println!("{n} {what}: {each:.3} KiB resident each");
+        }
+        None => println!("{n} {what}: memory not measured (Linux only)"),
+    }
 }
 
 // ANCHOR: parked_tasks
 /// Parks `count` tasks on one channel, reading the memory while they wait.
 async fn park_tasks(count: usize) -> Result<()> {
-    let before = memory_kib();
+    let before = resident_kib();
     let (release, parked) = watch::channel(false);
     let started = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..count)
@@ -86,7 +83,7 @@ async fn park_tasks(count: usize) -> Result<()> {
     while started.load(Ordering::Relaxed) < count {
         tokio::task::yield_now().await; // let the runtime poll them
     }
-    report_memory("parked tasks", count, before, memory_kib());
+    report_memory("parked tasks", count, before, resident_kib());
     release.send(true)?;
     for task in tasks {
         ensure!(task.await?, "a task was woken without the value");
@@ -119,21 +116,23 @@ fn threads(n: usize) -> Result<()> {
     let started = Instant::now();
     let handles: Vec<_> = (0..n).map(|_| std::thread::spawn(|| ())).collect();
     handles.into_iter().for_each(|h| h.join().expect("no panic"));
-    let per = micros_each(started.elapsed(), n);
+    let per = started.elapsed().as_secs_f64() * 1e6 / n as f64;
     println!("{n} threads spawned and joined: {per:.1} µs per thread");
-    let before = memory_kib();
-    let (parked, release) =
-        (Arc::new(Barrier::new(n + 1)), Arc::new(Barrier::new(n + 1)));
+    let before = resident_kib();
+    let barrier = Arc::new(Barrier::new(n + 1)); // all parked, then released
     let handles: Vec<_> = (0..n)
         .map(|_| {
-            let (parked, release) = (Arc::clone(&parked), Arc::clone(&release));
-            std::thread::spawn(move || drop((parked.wait(), release.wait())))
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                barrier.wait();
+            })
         })
         .collect();
-    parked.wait();
-    report_memory("parked threads", n, before, memory_kib());
-    release.wait();
-    handles.into_iter().for_each(|h| h.join().expect("no panic"));
+    barrier.wait();
+    report_memory("parked threads", n, before, resident_kib());
+    barrier.wait();
+    ensure!(handles.into_iter().all(|h| h.join().is_ok()), "a thread panicked");
     Ok(())
 }
 
@@ -144,7 +143,8 @@ fn main() -> Result<()> {
     // Parked memory first, while the heap is fresh: memory freed by an earlier
     // phase would be reused and hide the cost.
     runtime.block_on(park_tasks(n))?;
-    let per = micros_each(runtime.block_on(spawn_and_join_tasks(n))?, n);
+    let elapsed = runtime.block_on(spawn_and_join_tasks(n))?;
+    let per = elapsed.as_secs_f64() * 1e6 / n as f64;
     println!("{n} tasks spawned and joined: {per:.3} µs per task");
     threads(args.threads)
 }

@@ -318,8 +318,8 @@ impl ServerHandle {
     }
 
     // ANCHOR: shutdown
-    /// Stops accepting, ends every connection at its next read, and waits for every task: for the
-    /// grace period, then (forced) for the coordinator's force wait.
+    /// Stops accepting, ends every connection at its next read, and waits for every
+    /// task: for the grace period, then (forced) for the coordinator's force wait.
     pub async fn shutdown(self) -> Result<ShutdownReport, ServerError> {
         let closed = *self.shared.live.borrow();
         let DrainReport {
@@ -365,7 +365,8 @@ impl std::fmt::Debug for ServerHandle {
 }
 
 // ANCHOR: accept_loop
-/// Accepts until the graceful token is cancelled; each client gets a task, or the busy reply.
+/// Accepts until the graceful token is cancelled; each client gets a task, or the
+/// busy reply.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutdown) {
     let slots = Arc::new(Semaphore::new(shared.config.max_connections));
     let stop = shutdown.graceful_token();
@@ -456,8 +457,8 @@ pub(crate) enum Ending {
 }
 
 // ANCHOR: converse
-/// The protocol loop over any byte stream: read a bounded line (or stop, if shutdown begins),
-/// answer it (or give up, if shutdown is forced), repeat.
+/// The protocol loop over any byte stream: read a bounded line (or stop, if shutdown
+/// begins), answer it (or give up, if shutdown is forced), repeat.
 pub(crate) async fn converse<S>(
     stream: S,
     idle_timeout: Duration,

@@ -162,7 +162,8 @@ impl Shutdown {
     }
 
     // ANCHOR: request
-    /// Asks for a stop: the first call cancels the graceful token, any later one the forced token.
+    /// Asks for a stop: the first call cancels the graceful token, any later one the
+    /// forced token.
     pub fn request(&self) -> Request {
         if self.requests.fetch_add(1, Ordering::AcqRel) == 0 {
             self.graceful.cancel();
@@ -214,8 +215,8 @@ impl Shutdown {
     }
 
     // ANCHOR: drain
-    /// Requests a stop (if nobody has yet), then waits for the tracked tasks: for the grace period,
-    /// then, once forced, for [`force_wait`](Self::force_wait) more.
+    /// Requests a stop (if nobody has yet), then waits for the tracked tasks: for the
+    /// grace period, then, once forced, for [`force_wait`](Self::force_wait) more.
     pub async fn drain(&self) -> DrainReport {
         let started = Instant::now();
         if !self.is_requested() {
