@@ -2,8 +2,9 @@
 //! a supervisor keeps N of them alive.
 //!
 //! The articles' game server starts **a new process per client**. That isolates clients from
-//! each other, but a process costs a start-up and several megabytes each, and nothing bounds how
-//! many: a thousand clients are a thousand processes. A pre-fork server (Apache's `prefork`,
+//! each other, but every connection first waits for a process to start (milliseconds each; see
+//! `benches/prefork_server.rs`), and nothing bounds how many: a thousand clients are a thousand
+//! processes. A pre-fork server (Apache's `prefork`,
 //! gunicorn's workers, nginx's worker processes) pays for processes once: it starts a fixed
 //! number up front, and each serves many clients in turn. A crash still takes down one worker,
 //! not the server, and the supervisor starts a new one.
