@@ -72,7 +72,9 @@ fn main() -> Result<()> {
 }
 
 /// A ticker that prints every [`TICK`] and counts its ticks, until it is aborted.
-fn start_ticker(started: Instant) -> (tokio::task::JoinHandle<()>, Arc<AtomicU64>) {
+fn start_ticker(
+    started: Instant,
+) -> (tokio::task::JoinHandle<()>, Arc<AtomicU64>) {
     let ticks = Arc::new(AtomicU64::new(0));
     let ticker = tokio::spawn({
         let ticks = Arc::clone(&ticks);
@@ -121,7 +123,9 @@ async fn run(number: u64, executor: &ProcessPoolExecutor) -> Result<()> {
         started.elapsed()
     );
     let ticked = ticks.load(Ordering::Relaxed);
-    println!("the ticker ticked {ticked} times while the pool process computed");
+    println!(
+        "the ticker ticked {ticked} times while the pool process computed"
+    );
     Ok(())
 }
 // ANCHOR_END: main

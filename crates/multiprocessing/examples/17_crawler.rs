@@ -51,7 +51,9 @@ use reqwest::blocking::Client;
 use testbed::Site;
 
 #[derive(Parser)]
-#[command(about = "Fetch URLs with a pool of worker processes, one line per URL")]
+#[command(
+    about = "Fetch URLs with a pool of worker processes, one line per URL"
+)]
 struct Args {
     /// The URLs to fetch. None: pages of the local test site, and four that fail.
     urls: Vec<String>,
@@ -131,7 +133,9 @@ fn main() -> Result<ExitCode> {
             let ideal = ideal_time(args.pages, args.workers);
             println!(" (ideal {:.2} s)", ideal.as_secs_f64());
         }
-        Some(_) => println!(" (/hang takes the whole {:.1} s timeout)", args.timeout),
+        Some(_) => {
+            println!(" (/hang takes the whole {:.1} s timeout)", args.timeout)
+        }
         None => println!(),
     }
     // Dropping the pool joins its workers before the exit code is returned.
@@ -154,12 +158,14 @@ fn local_urls(site: &Site, pages: u64, failing: bool) -> Result<Vec<String>> {
 
 /// An address where nothing listens: bind a free port, then let it go.
 fn refused_addr() -> Result<std::net::SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
     Ok(listener.local_addr()?)
 }
 
 /// Pages ÷ workers rounds, each of one page's latency on the local site.
 fn ideal_time(pages: u64, workers: usize) -> Duration {
     let rounds = pages.div_ceil(workers.max(1) as u64);
-    testbed::SiteConfig::default().page_latency * u32::try_from(rounds).unwrap_or(u32::MAX)
+    testbed::SiteConfig::default().page_latency
+        * u32::try_from(rounds).unwrap_or(u32::MAX)
 }

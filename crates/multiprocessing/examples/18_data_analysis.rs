@@ -39,7 +39,9 @@ use clap::Parser;
 use multiprocessing::pool::Pool;
 
 #[derive(Parser)]
-#[command(about = "The mean of many numbers, averaged in strided parts by a pool")]
+#[command(
+    about = "The mean of many numbers, averaged in strided parts by a pool"
+)]
 struct Args {
     /// How many numbers in the second run (the first always has 100 000).
     #[arg(long, default_value_t = 100_003)]
@@ -83,10 +85,12 @@ fn main() -> Result<()> {
 // ANCHOR: analyse
 fn analyse(pool: &Pool, data: &[f64], parts: usize) -> Result<()> {
     let results = pool.map(sum_and_count, strided(data, parts))?;
-    let parts: Vec<(f64, usize)> = results.into_iter().collect::<Result<_, _>>()?;
+    let parts: Vec<(f64, usize)> =
+        results.into_iter().collect::<Result<_, _>>()?;
     let direct = data.iter().sum::<f64>() / data.len() as f64;
     // The article's answer: every part counts the same.
-    let means: Vec<f64> = parts.iter().map(|&(sum, n)| sum / n as f64).collect();
+    let means: Vec<f64> =
+        parts.iter().map(|&(sum, n)| sum / n as f64).collect();
     let mean_of_means = means.iter().sum::<f64>() / means.len() as f64;
     // The right answer: every part counts as many times as it has numbers.
     let total: f64 = parts.iter().map(|&(sum, _)| sum).sum();
@@ -104,7 +108,10 @@ fn analyse(pool: &Pool, data: &[f64], parts: usize) -> Result<()> {
     println!("  direct mean        {direct:.12}");
     println!("  mean of means      {mean_of_means:.12}");
     println!("  weighted mean      {weighted:.12}");
-    println!("  mean of means is off by {:.1e}", (mean_of_means - direct).abs());
+    println!(
+        "  mean of means is off by {:.1e}",
+        (mean_of_means - direct).abs()
+    );
     println!("  weighted mean is off by {:.1e}", (weighted - direct).abs());
     Ok(())
 }

@@ -46,7 +46,9 @@ use multiprocessing::pool::Pool;
 use testbed::Site;
 
 #[derive(Parser)]
-#[command(about = "Coroutines inside pool workers: each process runs its own tokio runtime")]
+#[command(
+    about = "Coroutines inside pool workers: each process runs its own tokio runtime"
+)]
 struct Args {
     /// How many pages of the local site to fetch.
     #[arg(long, default_value_t = 20)]
@@ -71,17 +73,27 @@ async fn download(url: &str) {
 // ANCHOR: worker
 /// Runs in a pool worker: a runtime of its own, its share of the URLs fetched concurrently.
 /// Each outcome is the page's length or why there is none, with this worker's pid.
-fn fetch_share((urls, limit): (Vec<String>, usize)) -> Vec<(Result<usize, String>, u32)> {
+fn fetch_share(
+    (urls, limit): (Vec<String>, usize),
+) -> Vec<(Result<usize, String>, u32)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a current-thread runtime");
-    let client = coroutines::fetch::client(Duration::from_secs(5)).expect("a client");
-    let pages = runtime.block_on(coroutines::fetch::fetch_all(&client, urls, limit, |_| {}));
+    let client =
+        coroutines::fetch::client(Duration::from_secs(5)).expect("a client");
+    let pages = runtime.block_on(coroutines::fetch::fetch_all(
+        &client,
+        urls,
+        limit,
+        |_| {},
+    ));
     let pid = std::process::id();
     pages
         .into_iter()
-        .map(|page| (page.map(|p| p.body.len()).map_err(|e| e.to_string()), pid))
+        .map(|page| {
+            (page.map(|p| p.body.len()).map_err(|e| e.to_string()), pid)
+        })
         .collect()
 }
 // ANCHOR_END: worker
@@ -91,7 +103,8 @@ fn main() -> Result<()> {
     let args = Args::parse();
 
     // ANCHOR: gather
-    let runtime = tokio::runtime::Runtime::new().context("starting a runtime")?;
+    let runtime =
+        tokio::runtime::Runtime::new().context("starting a runtime")?;
     let started = Instant::now();
     runtime.block_on(async {
         tokio::join!(
@@ -104,11 +117,17 @@ fn main() -> Result<()> {
     drop(runtime);
 
     let site = Site::start().context("starting the local site")?;
-    let urls: Vec<String> = (1..=args.pages).map(|n| site.page_url(n)).collect();
+    let urls: Vec<String> =
+        (1..=args.pages).map(|n| site.page_url(n)).collect();
     // ANCHOR: hybrid
     let workers = args.workers.max(1);
     let shares: Vec<(Vec<String>, usize)> = (0..workers)
-        .map(|w| (urls.iter().skip(w).step_by(workers).cloned().collect(), args.limit))
+        .map(|w| {
+            (
+                urls.iter().skip(w).step_by(workers).cloned().collect(),
+                args.limit,
+            )
+        })
         .collect();
     let pool = Pool::new(workers)?;
     let started = Instant::now();
