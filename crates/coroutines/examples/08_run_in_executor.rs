@@ -118,8 +118,9 @@ async fn run(number: u64, executor: &ProcessPoolExecutor) -> Result<()> {
     let sum = executor.submit(sum_below, number)?.await?;
     ticker.abort();
     ensure!(sum == sum_of_squares_formula(number), "the sum is wrong: {sum}");
+    print!("in a pool process: ");
     println!(
-        "in a pool process: sum of n^2 for n < {number} = {sum} (matches the formula), in {:.2?}",
+        "sum of n^2 for n < {number} = {sum} (matches the formula), in {:.2?}",
         started.elapsed()
     );
     let ticked = ticks.load(Ordering::Relaxed);

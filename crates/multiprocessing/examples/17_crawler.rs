@@ -1,17 +1,10 @@
 //! # Listing 2.17: a crawler on a process pool (the articles' `Pool(5).map(crawl, urls)`)
 //!
-//! Five worker processes fetch the URLs with `reqwest::blocking`, and `map` hands back one
-//! outcome per URL, in the order of the input. Two things make it more than the article's
-//! version, which returned each body or let the exception end the whole `map`:
-//!
-//! - **each failure is its own line.** A worker turns every way a fetch can fail (a URL that does
-//!   not parse, a refused connection, an error status, a timeout) into an `Err` for that URL, so
-//!   one bad URL never costs the others their results; the exit code says whether any failed.
-//! - **one client per worker, made once.** The pool's *initializer* (Python's
-//!   `Pool(initializer=...)`) builds each worker's `reqwest` client when the worker starts, so the
-//!   worker's connections are reused from one URL to the next.
-//!
-//! Run it:
+//! Five worker processes fetch the URLs with `reqwest::blocking`; `map` hands back one outcome
+//! per URL, in input order. Each way a fetch can fail (not a URL, refused, an error status, a
+//! timeout) is an `Err` for that URL alone, and the exit code says whether any failed. The pool's
+//! *initializer* (Python's `Pool(initializer=...)`) builds each worker's client once, so a
+//! worker reuses its connections from one URL to the next.
 //!
 //! ```text
 //! cargo run -p multiprocessing --example 17_crawler
@@ -19,13 +12,10 @@
 //! cargo run -p multiprocessing --example 17_crawler -- http://127.0.0.1:8000/page/1 not-a-url
 //! ```
 //!
-//! With no URLs it starts the local test site (50 ms per page) and crawls ten of its pages plus
-//! four that fail: a 404, a page that never answers (timing out after `--timeout`), a port where
-//! nothing listens, and a string that is not a URL. What to expect: one line per URL in input order,
-//! the failures named, a summary line, and exit code 1 because some failed. The page that hangs
-//! holds its worker for the whole timeout while the other workers fetch the rest, so the run
-//! takes about that long. With `--only-pages` the summary shows the time beside the ideal (pages
-//! ÷ workers × 50 ms), which a release build comes close to.
+//! With no URLs it crawls ten pages of the local test site (50 ms each) and four that fail: a 404,
+//! `/hang` (it times out after `--timeout`, holding its worker that long), a port where nothing
+//! listens, and `not-a-url`: a line per URL, a summary, exit code 1. With `--only-pages` the
+//! summary shows the time beside the ideal (pages ÷ workers × 50 ms).
 //!
 //! Checked by `tests/examples.rs`:
 //!
@@ -109,11 +99,10 @@ fn main() -> Result<ExitCode> {
     let started = Instant::now();
     let outcomes = pool.map(crawl, urls.clone())?;
     // ANCHOR_END: map
-    let elapsed = started.elapsed();
+    let elapsed = started.elapsed().as_secs_f64();
     let mut failed = 0;
     for (url, outcome) in urls.iter().zip(outcomes) {
-        // The outer `Result` is the pool's (a task that panicked, a worker that died), the inner
-        // one the fetch's.
+        // The outer `Result` is the pool's (a panic, a dead worker), the inner the fetch's.
         match outcome.map_err(|e| e.to_string()).and_then(|fetched| fetched) {
             Ok((status, bytes)) => println!("{status} {bytes:>8} bytes  {url}"),
             Err(why) => {
@@ -122,24 +111,21 @@ fn main() -> Result<ExitCode> {
             }
         }
     }
-    print!(
-        "{} of {} fetched, {failed} failed, in {:.2} s",
-        urls.len() - failed,
-        urls.len(),
-        elapsed.as_secs_f64()
-    );
+    let n = urls.len();
+    print!("{} of {n} fetched, {failed} failed, in {elapsed:.2} s", n - failed);
     match &site {
         Some(_) if args.only_pages => {
-            let ideal = ideal_time(args.pages, args.workers);
-            println!(" (ideal {:.2} s)", ideal.as_secs_f64());
+            // pages ÷ workers rounds, each of one page's latency
+            let rounds = args.pages.div_ceil(args.workers.max(1) as u64) as f64;
+            let latency = testbed::SiteConfig::default().page_latency;
+            println!(" (ideal {:.2} s)", rounds * latency.as_secs_f64());
         }
         Some(_) => {
             println!(" (/hang takes the whole {:.1} s timeout)", args.timeout)
         }
         None => println!(),
     }
-    // Dropping the pool joins its workers before the exit code is returned.
-    drop(pool);
+    drop(pool); // joins the workers before the exit code is returned
     Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
@@ -158,14 +144,7 @@ fn local_urls(site: &Site, pages: u64, failing: bool) -> Result<Vec<String>> {
 
 /// An address where nothing listens: bind a free port, then let it go.
 fn refused_addr() -> Result<std::net::SocketAddr> {
-    let listener =
+    let free =
         TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
-    Ok(listener.local_addr()?)
-}
-
-/// Pages ÷ workers rounds, each of one page's latency on the local site.
-fn ideal_time(pages: u64, workers: usize) -> Duration {
-    let rounds = pages.div_ceil(workers.max(1) as u64);
-    testbed::SiteConfig::default().page_latency
-        * u32::try_from(rounds).unwrap_or(u32::MAX)
+    Ok(free.local_addr()?)
 }

@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use coroutines::fetch;
 use multiprocessing::pool::Pool;
 use testbed::Site;
 
@@ -71,30 +72,23 @@ async fn download(url: &str) {
 // ANCHOR_END: download
 
 // ANCHOR: worker
-/// Runs in a pool worker: a runtime of its own, its share of the URLs fetched concurrently.
-/// Each outcome is the page's length or why there is none, with this worker's pid.
-fn fetch_share(
-    (urls, limit): (Vec<String>, usize),
-) -> Vec<(Result<usize, String>, u32)> {
+/// Runs in a pool worker: a runtime of its own, its share of the URLs
+/// fetched concurrently. Each page's length, or why there is none.
+type Outcome = Result<usize, String>;
+fn fetch_share((urls, limit): (Vec<String>, usize)) -> (u32, Vec<Outcome>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a current-thread runtime");
-    let client =
-        coroutines::fetch::client(Duration::from_secs(5)).expect("a client");
-    let pages = runtime.block_on(coroutines::fetch::fetch_all(
-        &client,
-        urls,
-        limit,
-        |_| {},
-    ));
-    let pid = std::process::id();
-    pages
-        .into_iter()
-        .map(|page| {
-            (page.map(|p| p.body.len()).map_err(|e| e.to_string()), pid)
-        })
-        .collect()
+    let client = fetch::client(Duration::from_secs(5)).expect("a client");
+    let pages =
+        runtime.block_on(fetch::fetch_all(&client, urls, limit, |_| {}));
+    let length = |page: fetch::Page| page.body.len();
+    let outcomes = pages.into_iter().map(|page| page.map(length));
+    (
+        std::process::id(),
+        outcomes.map(|o| o.map_err(|e| e.to_string())).collect(),
+    )
 }
 // ANCHOR_END: worker
 
@@ -121,34 +115,28 @@ fn main() -> Result<()> {
         (1..=args.pages).map(|n| site.page_url(n)).collect();
     // ANCHOR: hybrid
     let workers = args.workers.max(1);
-    let shares: Vec<(Vec<String>, usize)> = (0..workers)
-        .map(|w| {
-            (
-                urls.iter().skip(w).step_by(workers).cloned().collect(),
-                args.limit,
-            )
-        })
-        .collect();
+    let share = |w| urls.iter().skip(w).step_by(workers).cloned().collect();
+    let shares: Vec<(Vec<String>, usize)> =
+        (0..workers).map(|w| (share(w), args.limit)).collect();
     let pool = Pool::new(workers)?;
     let started = Instant::now();
     let per_worker = pool.map(fetch_share, shares)?;
     // ANCHOR_END: hybrid
     let elapsed = started.elapsed();
-    let mut lines = Vec::new();
+    let mut lines = Vec::new(); // (page number, worker pid, outcome)
     for (w, share) in per_worker.into_iter().enumerate() {
-        let share = share.with_context(|| format!("worker {w}'s share"))?;
-        for (i, outcome) in share.into_iter().enumerate() {
-            lines.push((1 + w + i * workers, outcome));
+        let (pid, outcomes) =
+            share.with_context(|| format!("worker {w}'s share"))?;
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            lines.push((1 + w + i * workers, pid, outcome));
         }
     }
-    lines.sort_by_key(|&(page, _)| page);
+    lines.sort_by_key(|&(page, ..)| page);
     let mut fetched = 0;
-    for (page, (outcome, pid)) in lines {
+    for (page, pid, outcome) in lines {
+        fetched += usize::from(outcome.is_ok());
         match outcome {
-            Ok(bytes) => {
-                fetched += 1;
-                println!("page {page}: {bytes} bytes (worker {pid})");
-            }
+            Ok(bytes) => println!("page {page}: {bytes} bytes (worker {pid})"),
             Err(why) => println!("page {page}: failed: {why} (worker {pid})"),
         }
     }
