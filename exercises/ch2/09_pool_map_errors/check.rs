@@ -31,8 +31,11 @@ fn every_item_succeeds(pool: &Pool) {
 fn failures_keep_their_item_and_message(pool: &Pool) {
     let items: Vec<u64> = (1..=30).collect();
     let got = imp::map_report(pool, picky_cube, items.clone()).expect("the pool takes the work");
-    let values: Vec<(u64, u64)> =
-        items.iter().filter(|x| !x.is_multiple_of(7)).map(|&x| (x, x * x * x)).collect();
+    let values: Vec<(u64, u64)> = items
+        .iter()
+        .filter(|x| !x.is_multiple_of(7))
+        .map(|&x| (x, x * x * x))
+        .collect();
     let failures: Vec<(u64, String)> = items
         .iter()
         .filter(|x| x.is_multiple_of(7))

@@ -21,7 +21,10 @@ pub struct Report {
 pub fn map_report(pool: &Pool, f: fn(u64) -> u64, items: Vec<u64>) -> Result<Report, PoolError> {
     let outcomes = pool.map(f, items.clone())?;
     let mut report = Report::default();
-    match outcomes.into_iter().collect::<Result<Vec<u64>, TaskError>>() {
+    match outcomes
+        .into_iter()
+        .collect::<Result<Vec<u64>, TaskError>>()
+    {
         Ok(values) => report.values = items.into_iter().zip(values).collect(),
         Err(TaskError::Panicked { message, .. }) => report.failures.push((0, message)),
         Err(other) => report.failures.push((0, other.to_string())),

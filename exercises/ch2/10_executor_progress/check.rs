@@ -16,8 +16,8 @@ const GATE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Panics, with a message saying what was expected, unless the code under test is right.
 pub fn check() {
-    let executor =
-        multiprocessing::pool::ProcessPoolExecutor::new(2).expect("the check can start an executor");
+    let executor = multiprocessing::pool::ProcessPoolExecutor::new(2)
+        .expect("the check can start an executor");
     let tag = u64::from(std::process::id()) * LOW;
     let items: Vec<u64> = (0..12).map(|x| tag + x).collect();
     let gate = gate_marker(tag);
@@ -35,12 +35,23 @@ pub fn check() {
     );
     assert_eq!(reports.len(), 12, "one report per task: {reports:?}");
     for (n, report) in reports.iter().enumerate() {
-        assert_eq!((report.done, report.total), (n + 1, 12), "report {n}: {report:?}");
+        assert_eq!(
+            (report.done, report.total),
+            (n + 1, 12),
+            "report {n}: {report:?}"
+        );
     }
     let mut indices: Vec<usize> = reports.iter().map(|r| r.index).collect();
-    assert_ne!(indices[0], 0, "the gate task cannot finish before the first report: {reports:?}");
+    assert_ne!(
+        indices[0], 0,
+        "the gate task cannot finish before the first report: {reports:?}"
+    );
     indices.sort_unstable();
-    assert_eq!(indices, (0..12).collect::<Vec<_>>(), "each index reported once");
+    assert_eq!(
+        indices,
+        (0..12).collect::<Vec<_>>(),
+        "each index reported once"
+    );
 }
 
 fn gate_marker(tag: u64) -> PathBuf {

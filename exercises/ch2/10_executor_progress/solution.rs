@@ -36,7 +36,14 @@ pub fn run_with_progress(
     }
     for (done, (index, outcome)) in as_completed(futures).enumerate() {
         outcomes[index] = Some(outcome);
-        on_done(Progress { index, done: done + 1, total });
+        on_done(Progress {
+            index,
+            done: done + 1,
+            total,
+        });
     }
-    outcomes.into_iter().map(|o| o.expect("every task reported")).collect()
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every task reported"))
+        .collect()
 }

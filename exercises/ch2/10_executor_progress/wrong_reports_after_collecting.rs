@@ -32,10 +32,17 @@ pub fn run_with_progress(
     let futures: Vec<_> = items.iter().map(|&item| executor.submit(f, item)).collect();
     let outcomes: Vec<Result<u64, TaskError>> = futures
         .into_iter()
-        .map(|s| s.map_err(|e| TaskError::Rejected(e.to_string())).and_then(|f| f.result()))
+        .map(|s| {
+            s.map_err(|e| TaskError::Rejected(e.to_string()))
+                .and_then(|f| f.result())
+        })
         .collect();
     for index in 0..total {
-        on_done(Progress { index, done: index + 1, total });
+        on_done(Progress {
+            index,
+            done: index + 1,
+            total,
+        });
     }
     outcomes
 }

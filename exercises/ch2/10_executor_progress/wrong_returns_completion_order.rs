@@ -28,11 +28,18 @@ pub fn run_with_progress(
     mut on_done: impl FnMut(Progress),
 ) -> Vec<Result<u64, TaskError>> {
     let total = items.len();
-    let futures: Vec<_> = items.iter().filter_map(|&item| executor.submit(f, item).ok()).collect();
+    let futures: Vec<_> = items
+        .iter()
+        .filter_map(|&item| executor.submit(f, item).ok())
+        .collect();
     let mut outcomes = Vec::with_capacity(total);
     for (done, (index, outcome)) in as_completed(futures).enumerate() {
         outcomes.push(outcome);
-        on_done(Progress { index, done: done + 1, total });
+        on_done(Progress {
+            index,
+            done: done + 1,
+            total,
+        });
     }
     outcomes
 }

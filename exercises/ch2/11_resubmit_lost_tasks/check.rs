@@ -50,7 +50,9 @@ fn marker(tag: u64, item: u64, what: &str) -> PathBuf {
 }
 
 fn runs(tag: u64, item: u64) -> usize {
-    (1..=10).take_while(|run| marker(tag, item, &format!("run{run}")).exists()).count()
+    (1..=10)
+        .take_while(|run| marker(tag, item, &format!("run{run}")).exists())
+        .count()
 }
 
 fn cleanup(tag: u64) {
@@ -69,7 +71,8 @@ fn flaky_square(tagged: u64) -> u64 {
         .find(|run| std::fs::create_dir(marker(tag, item, &format!("run{run}"))).is_ok())
         .unwrap_or(10);
     assert!(item != 13, "13 is unlucky");
-    if item.is_multiple_of(5) && run == 1 && std::fs::create_dir(marker(tag, item, "died")).is_ok() {
+    if item.is_multiple_of(5) && run == 1 && std::fs::create_dir(marker(tag, item, "died")).is_ok()
+    {
         std::process::abort();
     }
     item * item

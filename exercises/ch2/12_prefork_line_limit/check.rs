@@ -39,19 +39,32 @@ fn serve(input: &[u8]) -> (String, io::Result<()>) {
 
 fn short_lines_are_answered() {
     let (output, result) = serve(b"PING\nhello world\n\n");
-    assert!(result.is_ok(), "input ending between lines is Ok(()), got {result:?}");
-    assert_eq!(output, "OK PING\nOK hello world\nOK \n", "one `OK <line>` per line");
+    assert!(
+        result.is_ok(),
+        "input ending between lines is Ok(()), got {result:?}"
+    );
+    assert_eq!(
+        output, "OK PING\nOK hello world\nOK \n",
+        "one `OK <line>` per line"
+    );
 }
 
 fn the_limit_is_exact_and_what_follows_is_not_read() {
     let longest = "y".repeat(MAX_LINE);
     let (output, result) = serve(format!("{longest}\n").as_bytes());
     assert!(result.is_ok(), "{result:?}");
-    assert_eq!(output, format!("OK {longest}\n"), "a line of exactly MAX_LINE bytes is fine");
+    assert_eq!(
+        output,
+        format!("OK {longest}\n"),
+        "a line of exactly MAX_LINE bytes is fine"
+    );
 
     let one_too_many = "x".repeat(MAX_LINE + 1);
     let (output, result) = serve(format!("{one_too_many}\nPING\n").as_bytes());
-    assert!(result.is_ok(), "a too-long line ends the conversation with Ok(()): {result:?}");
+    assert!(
+        result.is_ok(),
+        "a too-long line ends the conversation with Ok(()): {result:?}"
+    );
     assert_eq!(
         output, "ERR line too long\n",
         "a line of MAX_LINE + 1 bytes is refused, and nothing after it is answered"
@@ -61,14 +74,21 @@ fn the_limit_is_exact_and_what_follows_is_not_read() {
 fn bad_utf8_is_answered_and_the_conversation_goes_on() {
     let (output, result) = serve(b"\xff\xfe\nPING\n");
     assert!(result.is_ok(), "{result:?}");
-    assert_eq!(output, "ERR invalid utf-8\nOK PING\n", "answer bad UTF-8, then go on");
+    assert_eq!(
+        output, "ERR invalid utf-8\nOK PING\n",
+        "answer bad UTF-8, then go on"
+    );
 }
 
 fn a_cut_off_line_is_an_error_not_a_request() {
     let (output, result) = serve(b"PING\nhal");
     assert_eq!(output, "OK PING\n", "a cut-off line gets no reply");
     let kind = result.as_ref().map_err(io::Error::kind);
-    assert_eq!(kind, Err(io::ErrorKind::UnexpectedEof), "input ending mid-line: {result:?}");
+    assert_eq!(
+        kind,
+        Err(io::ErrorKind::UnexpectedEof),
+        "input ending mid-line: {result:?}"
+    );
 }
 
 /// A line that never ends, handed out 16 bytes at a time, counting what is taken.
@@ -154,8 +174,14 @@ fn a_flooding_client_does_not_stop_the_others() {
     for n in 0..20 {
         (&talk).write_all(format!("move {n}\n").as_bytes()).unwrap();
         let mut reply = String::new();
-        replies.read_line(&mut reply).expect("a reply to the talking client");
-        assert_eq!(reply, format!("OK move {n}\n"), "the other client is still served");
+        replies
+            .read_line(&mut reply)
+            .expect("a reply to the talking client");
+        assert_eq!(
+            reply,
+            format!("OK move {n}\n"),
+            "the other client is still served"
+        );
     }
 
     let mut answer = String::new();
@@ -165,6 +191,9 @@ fn a_flooding_client_does_not_stop_the_others() {
         "the flooding client got no answer and no close within {READ_TIMEOUT:?} ({read:?}): \
          a line that never ends must be refused after MAX_LINE + 1 bytes"
     );
-    assert_eq!(answer, "ERR line too long\n", "what the flooding client got");
+    assert_eq!(
+        answer, "ERR line too long\n",
+        "what the flooding client got"
+    );
     let _ = flooder.join();
 }

@@ -27,7 +27,10 @@ fn read_bounded_line(reader: &mut impl BufRead) -> io::Result<Line> {
             return if line.is_empty() {
                 Ok(Line::End)
             } else {
-                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the input ended mid-line"))
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the input ended mid-line",
+                ))
             };
         }
         let room = MAX_LINE + 1 - line.len();

@@ -22,7 +22,10 @@ pub fn serve_connection(reader: &mut impl BufRead, writer: &mut impl Write) -> i
             return Ok(());
         }
         if line.pop() != Some(b'\n') {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the input ended mid-line"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the input ended mid-line",
+            ));
         }
         if line.len() > MAX_LINE {
             return writer.write_all(b"ERR line too long\n");

@@ -30,6 +30,9 @@ pub fn check() {
         let expected: Vec<String> = ids.iter().map(|id| format!("answer {id}")).collect();
         assert_eq!(answers, expected, "the answers, in the order of the ids");
         let peak = peak.load(SeqCst);
-        assert_eq!(peak, 10, "expected all 10 lookups in flight at once; at most {peak} were");
+        assert_eq!(
+            peak, 10,
+            "expected all 10 lookups in flight at once; at most {peak} were"
+        );
     });
 }

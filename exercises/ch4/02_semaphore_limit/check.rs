@@ -38,7 +38,10 @@ pub fn check() {
     super::support::block_on_paused(async {
         for limit in [3, 8] {
             let peak = peak_with_limit(limit).await;
-            assert_eq!(peak, limit, "limit {limit}: expected {limit} jobs at once at the peak, saw {peak}");
+            assert_eq!(
+                peak, limit,
+                "limit {limit}: expected {limit} jobs at once at the peak, saw {peak}"
+            );
         }
     });
 }

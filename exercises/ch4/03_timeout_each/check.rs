@@ -22,9 +22,14 @@ pub fn check() {
         let started = tokio::time::Instant::now();
         let ids: Vec<u64> = (0..10).collect();
         let answers = imp::call_each(ids.clone(), per_call, call).await;
-        let expected: Vec<Option<String>> =
-            ids.iter().map(|id| (!id.is_multiple_of(3)).then(|| format!("answer {id}"))).collect();
-        assert_eq!(answers, expected, "Some(answer) for calls in time, None for the hanging ones");
+        let expected: Vec<Option<String>> = ids
+            .iter()
+            .map(|id| (!id.is_multiple_of(3)).then(|| format!("answer {id}")))
+            .collect();
+        assert_eq!(
+            answers, expected,
+            "Some(answer) for calls in time, None for the hanging ones"
+        );
         let took = started.elapsed();
         assert!(
             took < per_call * 2,

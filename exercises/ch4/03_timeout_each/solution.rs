@@ -14,7 +14,9 @@ where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = String>,
 {
-    let calls = ids.into_iter().map(|id| tokio::time::timeout(per_call, call(id)));
+    let calls = ids
+        .into_iter()
+        .map(|id| tokio::time::timeout(per_call, call(id)));
     let finished = futures::future::join_all(calls).await;
     finished.into_iter().map(Result::ok).collect()
 }

@@ -44,7 +44,10 @@ pub fn check() {
         let keys = vec![3, 1, 4, 1, 5, 9];
         let expected: Vec<u64> = keys.iter().map(|k| k * k + 1).collect();
         let got = imp::lookup_all(keys.clone(), lookup).await;
-        assert_eq!(got, expected, "expected the answers for {keys:?} in that order");
+        assert_eq!(
+            got, expected,
+            "expected the answers for {keys:?} in that order"
+        );
         assert_eq!(imp::lookup_all(Vec::new(), lookup).await, Vec::<u64>::new());
         heartbeat.abort();
     });

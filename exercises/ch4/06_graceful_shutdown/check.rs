@@ -35,7 +35,9 @@ impl Client {
     }
 
     fn send(&mut self, bytes: &str) {
-        self.stream.write_all(bytes.as_bytes()).expect("the server takes the request");
+        self.stream
+            .write_all(bytes.as_bytes())
+            .expect("the server takes the request");
     }
 
     fn reply(&mut self, what: &str) -> String {
@@ -59,7 +61,9 @@ pub fn check() {
     thread::Builder::new()
         .name("check: server".into())
         .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             let runtime = runtime.expect("the server's runtime starts");
             let served = runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -89,10 +93,16 @@ pub fn check() {
     let refused = super::support::poll_until(READ_TIMEOUT, || {
         TcpStream::connect_timeout(&addr, READ_TIMEOUT).is_err()
     });
-    assert!(refused, "new clients are still accepted {READ_TIMEOUT:?} after the stop");
+    assert!(
+        refused,
+        "new clients are still accepted {READ_TIMEOUT:?} after the stop"
+    );
 
     early.send("ne\n");
-    assert_eq!(early.reply("the line finished after the stop"), "HALF A LINE");
+    assert_eq!(
+        early.reply("the line finished after the stop"),
+        "HALF A LINE"
+    );
     drop(early);
     let served = done
         .recv_timeout(READ_TIMEOUT)

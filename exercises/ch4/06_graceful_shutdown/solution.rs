@@ -38,7 +38,9 @@ pub async fn shout(stream: TcpStream) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
     while let Some(line) = lines.next_line().await? {
-        writer.write_all(format!("{}\n", line.to_uppercase()).as_bytes()).await?;
+        writer
+            .write_all(format!("{}\n", line.to_uppercase()).as_bytes())
+            .await?;
     }
     Ok(())
 }

@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 /// Serves `listener` until `stop` is cancelled, then waits for every open connection to end, and
 /// returns how many connections were served.
 pub async fn serve(listener: TcpListener, stop: CancellationToken) -> usize {
-    todo!("accept in a select! beside stop.cancelled(); spawn each connection on a TaskTracker; wait for it")
+    todo!(
+        "accept in a select! beside stop.cancelled(); spawn each connection on a TaskTracker; wait for it"
+    )
 }
 
 /// Answers each line of one connection in upper case until the client closes it.
@@ -29,7 +31,9 @@ pub async fn shout(stream: TcpStream) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
     while let Some(line) = lines.next_line().await? {
-        writer.write_all(format!("{}\n", line.to_uppercase()).as_bytes()).await?;
+        writer
+            .write_all(format!("{}\n", line.to_uppercase()).as_bytes())
+            .await?;
     }
     Ok(())
 }
