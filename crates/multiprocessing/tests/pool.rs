@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             a_lost_task_succeeds_on_retry,
             a_task_past_its_timeout_is_killed_and_the_pool_serves,
             imap_reads_its_input_lazily_and_keeps_order,
+            a_slow_first_item_holds_back_the_input_of_an_ordered_imap,
             imap_unordered_yields_every_result,
             large_arguments_and_results_both_ways_do_not_deadlock,
             max_tasks_per_child_replaces_workers,
@@ -240,6 +241,26 @@ fn imap_reads_its_input_lazily_and_keeps_order() {
     let rest: Vec<u64> = results.map(|outcome| outcome.unwrap()).collect();
     assert_eq!(rest, (1..1000).map(|x| x * x).collect::<Vec<_>>());
     assert_eq!(pulled.load(Ordering::SeqCst), 1000);
+}
+
+/// In order, results that came back early wait for the slow first one; they must count against
+/// the window, or the input is read without bound behind the slow item.
+fn a_slow_first_item_holds_back_the_input_of_an_ordered_imap() {
+    let pool = Pool::new(2).unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let input = Counted {
+        next: 0,
+        end: 1000,
+        pulled: pulled.clone(),
+    };
+    let mut results = pool.imap(square_slow_at_zero, input).unwrap();
+    assert_eq!(results.next(), Some(Ok(0)));
+    let after_first = pulled.load(Ordering::SeqCst);
+    assert!(
+        after_first < 100,
+        "the first (slow) result read, but {after_first} of 1000 items already taken from the input"
+    );
+    assert_eq!(results.count(), 999);
 }
 
 fn imap_unordered_yields_every_result() {

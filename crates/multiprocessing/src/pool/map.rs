@@ -2,8 +2,8 @@
 //! chunk's outcomes.
 //!
 //! **Lazy at both ends.** `IMap` pulls items from its input only to keep a bounded number of
-//! chunks in the pool (the *window*: a few per worker), and pulls more each time the caller takes
-//! a result. So an endless or expensive input is consumed as the workers free up, and results
+//! chunks in the pool (the *window*: a few per worker; in order, chunks that came back early and
+//! wait for an earlier one count too), and pulls more each time the caller takes a result. So an endless or expensive input is consumed as the workers free up, and results
 //! stream back as they finish. (Python's `imap` has a thread that reads the whole input into the
 //! task queue at once, however long it is.) `map` is the same iterator with no window, collected.
 //!
@@ -141,9 +141,20 @@ where
         self
     }
 
+    /// How many chunks count against the window: those in the pool, and, in order, those that
+    /// came back early and wait for an earlier one. Counting only the chunks in the pool would
+    /// let one slow chunk hold up the results while the input is read without bound behind it.
+    fn held(&self) -> usize {
+        if self.ordered {
+            usize::try_from(self.next_chunk - self.next_to_yield).unwrap_or(usize::MAX)
+        } else {
+            self.in_pool
+        }
+    }
+
     /// Reads the input until the window is full.
     fn top_up(&mut self) {
-        while !self.input_done && self.in_pool < self.window {
+        while !self.input_done && self.held() < self.window {
             let items: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
             if items.is_empty() {
                 self.input_done = true;

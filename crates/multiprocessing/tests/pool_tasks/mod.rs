@@ -19,6 +19,15 @@ pub fn square(x: u64) -> u64 {
     x * x
 }
 
+/// `square`, except that 0 takes half a second: one slow item at the head of an `imap`, while
+/// the other worker races through the rest.
+pub fn square_slow_at_zero(x: u64) -> u64 {
+    if x == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    x * x
+}
+
 /// Panics for multiples of 20, so that 5 of `0..100` panic.
 pub fn square_unless_multiple_of_20(x: u64) -> u64 {
     assert!(!x.is_multiple_of(20), "refusing {x}");
